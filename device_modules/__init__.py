@@ -1,0 +1,1 @@
+"""Execution modules called as ``module.function`` on the device."""
