@@ -1,0 +1,84 @@
+"""Request channel to the master's port 4506: one REQ socket, one request at a time.
+
+A REQ socket whose peer vanished is stuck, so on a timeout or error the
+socket is closed and a fresh one (with a fresh DNS lookup) is made for the
+next request, as Salt's RequestClient does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import zmq
+import zmq.asyncio
+
+from edge_minion.errors import ChannelError, RequestTimeout
+
+log = logging.getLogger(__name__)
+
+
+def tcp_url(host: str, port: int) -> str:
+    """A ZeroMQ TCP URL, bracketing IPv6 literals."""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"tcp://{host}:{port}"
+
+
+def tune_socket(sock: zmq.Socket[bytes], heartbeat_s: float) -> None:
+    """Options every minion socket gets: no linger, IPv6, ZMTP heartbeats, TCP keepalive."""
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.IPV6, 1)
+    ivl = max(1000, int(heartbeat_s * 1000))
+    sock.setsockopt(zmq.HEARTBEAT_IVL, ivl)
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, ivl * 2)
+    sock.setsockopt(zmq.HEARTBEAT_TTL, ivl * 2)
+    sock.setsockopt(zmq.TCP_KEEPALIVE, 1)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 60)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, 15)
+    sock.setsockopt(zmq.TCP_KEEPALIVE_CNT, 4)
+
+
+class RequestChannel:
+    """Serialised request/reply over a REQ socket that is rebuilt after any failure."""
+
+    def __init__(self, zctx: zmq.asyncio.Context, host: str, port: int, heartbeat_s: float = 30.0) -> None:
+        self._zctx = zctx
+        self.url = tcp_url(host, port)
+        self._heartbeat_s = heartbeat_s
+        self._sock: zmq.asyncio.Socket | None = None
+        self._lock = asyncio.Lock()
+
+    def _socket(self) -> zmq.asyncio.Socket:
+        if self._sock is None:
+            sock = self._zctx.socket(zmq.REQ)
+            tune_socket(sock, self._heartbeat_s)
+            sock.setsockopt(zmq.IMMEDIATE, 1)
+            sock.setsockopt(zmq.RECONNECT_IVL, 500)
+            sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
+            sock.connect(self.url)
+            self._sock = sock
+        return self._sock
+
+    def _reset(self) -> None:
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+
+    async def request(self, frame: bytes, timeout: float) -> bytes:
+        """Send one frame and wait for the reply; RequestTimeout after ``timeout`` seconds."""
+        async with self._lock:
+            sock = self._socket()
+            try:
+                await asyncio.wait_for(sock.send(frame), timeout)
+                reply = await asyncio.wait_for(sock.recv(), timeout)
+            except TimeoutError as exc:
+                self._reset()
+                raise RequestTimeout(f"no reply from {self.url} within {timeout:.0f}s") from exc
+            except zmq.ZMQError as exc:
+                self._reset()
+                raise ChannelError(f"request to {self.url} failed: {exc}") from exc
+            return reply
+
+    def close(self) -> None:
+        self._reset()

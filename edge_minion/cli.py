@@ -1,0 +1,81 @@
+"""``edge-minion``: the device agent."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edge-minion", description="Run the edgefleet minion.")
+    p.add_argument("-c", "--config", type=Path, metavar="FILE", help="minion config file (YAML)")
+    p.add_argument("--master", help="master host(s), comma-separated for failover")
+    p.add_argument("--master-port", type=int, help="master request port (default 4506)")
+    p.add_argument("--id", help="minion id (default: the hostname)")
+    p.add_argument("--state-dir", type=Path, help="state directory (env EDGEFLEET_STATE_DIR)")
+    p.add_argument("--master-finger", help="pin the master's key fingerprint (fleet-key -F on the master)")
+    p.add_argument("--hardware", choices=["auto", "real", "sim"], help="hardware backends (default auto)")
+    p.add_argument("-l", "--log-level", choices=["debug", "info", "warning", "error", "critical"])
+    p.add_argument("--log-file", help="log to this file instead of stderr")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from edge_minion.config import load_config
+    from edge_minion.errors import MinionError
+
+    try:
+        config = load_config(
+            {"master": args.master, "master_port": args.master_port, "id": args.id,
+             "state_dir": args.state_dir, "master_finger": args.master_finger, "hardware": args.hardware,
+             "log_level": args.log_level, "log_file": args.log_file},
+            path=args.config,
+        )
+    except MinionError as exc:
+        print(f"edge-minion: error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, config.log_level.upper(), logging.INFO),
+        filename=config.log_file, stream=None if config.log_file else sys.stderr,
+        format="%(asctime)s [%(name)s][%(levelname)s] %(message)s",
+    )
+    try:
+        asyncio.run(_run(config))
+    except MinionError as exc:
+        print(f"edge-minion: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run(config: object) -> None:
+    from edge_minion.config import MinionConfig
+    from edge_minion.jobs import JobTable
+    from edge_minion.minion import Minion
+    from edge_minion.runtime import build_runtime
+    from edge_minion.targeting import match_publish
+
+    assert isinstance(config, MinionConfig)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    table = JobTable()
+    holder: list[Minion] = []
+    runtime = build_runtime(config, table, on_grains_change=lambda items: holder and holder[0].grains_changed())
+
+    def matches(load: dict[str, object], grains: dict[str, object]) -> bool:
+        return bool(match_publish(load, config.id, grains))
+
+    minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table)
+    holder.append(minion)
+    logging.getLogger("edge_minion").info("minion %s starting (master %s)", config.id, ",".join(config.master))
+    await minion.run(stop)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
