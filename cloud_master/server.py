@@ -1,0 +1,301 @@
+"""The master process: an asyncio + pyzmq shell around the protocol core.
+
+Sockets: ROUTER on ``ret_port`` (requests from minions), PUB on
+``publish_port`` (jobs), ROUTER on ``sock_dir/control.ipc`` (the CLIs).
+Authentication (RSA work and key-file I/O) runs on its own thread so it never
+stalls returns; SQLite writes run on a writer thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from cloud_master.autosign import check_autoreject, check_autosign
+from cloud_master.config import MasterConfig
+from cloud_master.control import control_path, control_url
+from cloud_master.errors import MasterError
+from cloud_master.grains_cache import GrainsCache
+from cloud_master.jobcache import JobCache
+from cloud_master.keystore import Decision, KeyStore
+from cloud_master.minion_requests import MinionRequests, aes_fingerprint
+from cloud_master.presence import Presence
+from cloud_master.publisher import Publisher
+from cloud_master.sessions import SessionKeys
+from cloud_master.subscriptions import Subscriptions
+from edge_minion.protocol import payload
+from edge_minion.protocol.errors import RemoteProtocolError
+from edge_minion.protocol.master_session import BAD_LOAD_FRAME, MasterProtocol
+from edge_minion.protocol.messages import AesEnvelope, AuthRequest
+
+log = logging.getLogger(__name__)
+
+
+class MasterServer:
+    def __init__(self, config: MasterConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self.keystore = KeyStore(config.pki_dir, config.cache_dir)
+        private_pem, _ = self.keystore.ensure_master_keys()
+        self.protocol = MasterProtocol(
+            private_pem.encode(), max_message_size=config.max_message_size,
+            sign_publishes=config.sign_pub_messages,
+        )
+        self.keystore.clear_rotation()  # a fresh AES key is already a rotation
+        self.sessions = SessionKeys(config.cache_dir / "sessions")
+        self.jobcache = JobCache(config.jobs_db)
+        self.grains = GrainsCache(config.cache_dir / "grains.sqlite")
+        self.presence = Presence(config.presence_timeout)
+        self.subscriptions = Subscriptions()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="writer")
+        self._auth_pool = ThreadPoolExecutor(1, thread_name_prefix="auth")
+        self._accepted_pubs: dict[str, str] = {}
+        self._accepted_list: list[str] | None = None
+        self.requests = MinionRequests(
+            self.grains, self.presence, self._store_return, self._offload,
+            lambda: aes_fingerprint(self.protocol.aes.key_string), clock=clock,
+        )
+        self.publisher = Publisher(self.presence, self._accepted, self.grains.memory,
+                                   config.nodegroups, clock=clock)
+        self.counters: dict[str, int] = {}
+        self._pub: zmq.asyncio.Socket | None = None
+        self._control: zmq.asyncio.Socket | None = None
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _count(self, key: str) -> None:
+        self.counters[key] = self.counters.get(key, 0) + 1
+
+    async def _offload(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    def _accepted(self) -> list[str]:
+        if self._accepted_list is None:
+            self._accepted_list = sorted(self.keystore.list()["minions"])
+        return self._accepted_list
+
+    def _accepted_pub(self, minion_id: str) -> str | None:
+        pub = self._accepted_pubs.get(minion_id)
+        if pub is None:
+            try:
+                pub = self.keystore.get_pub(minion_id, "accepted")
+            except (MasterError, KeyError, OSError):
+                return None
+            self._accepted_pubs[minion_id] = pub
+        return pub
+
+    def _invalidate_keys(self) -> None:
+        self._accepted_pubs.clear()
+        self._accepted_list = None
+
+    # ---- the request port ------------------------------------------------------------------
+
+    async def _serve_requests(self, router: zmq.asyncio.Socket) -> None:
+        pending: set[asyncio.Task[None]] = set()
+        limit = asyncio.Semaphore(512)
+        while True:
+            frames = await router.recv_multipart(copy=True)
+            await limit.acquire()
+            task = asyncio.ensure_future(self._answer(router, frames))
+            pending.add(task)
+            task.add_done_callback(lambda t: (pending.discard(t), limit.release()))
+
+    async def _answer(self, router: zmq.asyncio.Socket, frames: list[bytes]) -> None:
+        if len(frames) < 3 or frames[-2] != b"":
+            self._count("malformed-envelope")
+            return
+        head, data = frames[:-1], frames[-1]
+        try:
+            reply = await self._reply_to(data)
+        except RemoteProtocolError as exc:
+            self._count(exc.reason)
+            log.warning("refused a request: %s", exc)
+            reply = BAD_LOAD_FRAME
+        except Exception:
+            self._count("internal-error")
+            log.exception("error while answering a request")
+            reply = BAD_LOAD_FRAME
+        await router.send_multipart([*head, reply])
+
+    async def _reply_to(self, data: bytes) -> bytes:
+        req = self.protocol.parse_request(data)
+        if isinstance(req, AuthRequest):
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._auth_pool, self._authenticate, req)
+        assert isinstance(req, AesEnvelope)
+        session_key = self.sessions.get(req.minion_id)
+        pub = self._accepted_pub(req.minion_id)
+        if session_key is None or pub is None:
+            self._count("no-session")
+            return BAD_LOAD_FRAME
+        opened = self.protocol.open_request(req, session_key, pub)
+        self.presence.seen(opened.minion_id, self._clock())
+        kind, obj = await self.requests.handle(opened)
+        if kind == "private":
+            return self.protocol.private_reply(opened, obj, pub)
+        return self.protocol.aes_reply(opened, obj, session_key)
+
+    def _authenticate(self, req: AuthRequest) -> bytes:
+        """Salt's key decision, then the signed reply (runs on the auth thread)."""
+        mid = req.minion_id
+        if self.config.max_minions and mid not in self.presence.authed and \
+                len(self.presence.authed) >= self.config.max_minions:
+            log.warning("refused %s: max_minions %d reached", mid, self.config.max_minions)
+            return self.protocol.auth_reply(req, "full")
+        auto_sign = check_autosign(self.config, mid, req.autosign_grains)
+        auto_reject = check_autoreject(self.config, mid)
+        decision = self.keystore.decide(mid, req.pub, auto_sign, auto_reject)
+        if decision is Decision.ACCEPT:
+            self._invalidate_keys()
+            session_key = self.sessions.get_or_create(mid)
+            self.presence.authenticated(mid, self._clock())
+            log.info("authenticated minion %s", mid)
+            return self.protocol.auth_reply(req, "accept", session_key, self.config.publish_port)
+        if decision is Decision.PENDING:
+            log.info("minion %s is pending acceptance (fleet-key -a %s)", mid, mid)
+            return self.protocol.auth_reply(req, "pending")
+        log.warning("refused minion %s: key %s", mid, decision.value)
+        return self.protocol.auth_reply(req, "reject")
+
+    async def _store_return(self, minion_id: str, load: dict[str, Any]) -> None:
+        jid = str(load.get("jid"))
+        if jid == "req":
+            jid = self.publisher.new_jid()
+            load["jid"] = jid
+        stored = await self._offload(self.jobcache.add_return, jid, minion_id, load)
+        if not stored:
+            self._count("duplicate-return")
+            return
+        await self.subscriptions.deliver(jid, {"event": "return", "jid": jid, "id": minion_id, "load": load})
+
+    # ---- the control socket ----------------------------------------------------------------
+
+    async def _serve_control(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            ident, data = await sock.recv_multipart()
+            try:
+                msg = payload.loads(data)
+                reply = await self._control_command(ident, msg if isinstance(msg, dict) else {})
+            except MasterError as exc:
+                reply = {"event": "error", "message": str(exc)}
+            except Exception as exc:
+                log.exception("control command failed")
+                reply = {"event": "error", "message": f"internal error: {exc}"}
+            if reply is not None:
+                await sock.send_multipart([ident, payload.dumps(reply)])
+
+    async def _control_command(self, ident: bytes, msg: dict[str, Any]) -> dict[str, Any] | None:
+        cmd = msg.get("cmd")
+        if cmd == "publish":
+            return await self.publish(msg, ident if msg.get("subscribe", True) else None)
+        if cmd == "unsubscribe":
+            self.subscriptions.remove(str(msg.get("jid")), ident)
+            return None
+        if cmd == "ping":
+            return {"event": "pong", "counters": dict(self.counters), "accepted": len(self._accepted()),
+                    "connected": sum(self.presence.connected(m, self._clock()) for m in self._accepted())}
+        return {"event": "error", "message": f"unknown control command {cmd!r}"}
+
+    async def publish(self, request: dict[str, Any], subscriber: bytes | None = None) -> dict[str, Any]:
+        """Plan, store and publish one job; returns the ``published`` event."""
+        await self._maybe_rotate()
+        job = self.publisher.plan(request)
+        if subscriber is not None:
+            self.subscriptions.add(job.jid, subscriber)
+        expected = job.minions + job.offline
+        ttl = float(request.get("ttl") or self.config.job_ttl)
+        await self._offload(self.jobcache.add_job, job.jid, job.load, expected, job.load["tgt"],
+                            job.load["tgt_type"], job.load["fun"], job.load["arg"], job.load["user"], ttl)
+        assert self._pub is not None
+        await self._pub.send(self.protocol.publish(job.load))
+        return {"event": "published", "jid": job.jid, "minions": job.minions,
+                "offline": job.offline, "unknown": job.unknown}
+
+    # ---- maintenance -----------------------------------------------------------------------
+
+    async def _maybe_rotate(self) -> None:
+        if self.keystore.rotation_requested():
+            self.protocol.rotate_aes()
+            self.keystore.clear_rotation()
+            self._invalidate_keys()
+            accepted = set(self._accepted())
+            for mid in list(self.presence.authed):
+                if mid not in accepted:
+                    self.presence.forget(mid)
+                    self.sessions.forget(mid)
+            log.info("rotated the shared AES key (a key was removed)")
+
+    async def _maintenance(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self._maybe_rotate()
+                self._accepted_list = None
+            except Exception:
+                log.exception("maintenance step failed")
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def _bind(self, zctx: zmq.asyncio.Context) -> tuple[zmq.asyncio.Socket, zmq.asyncio.Socket, zmq.asyncio.Socket]:
+        iface = self.config.interface
+        host = f"[{iface}]" if ":" in iface else iface
+        router = zctx.socket(zmq.ROUTER)
+        pub = zctx.socket(zmq.PUB)
+        control = zctx.socket(zmq.ROUTER)
+        for sock in (router, pub):
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.IPV6, 1 if ":" in iface else 0)
+            sock.setsockopt(zmq.BACKLOG, 4096)
+            sock.setsockopt(zmq.HEARTBEAT_IVL, 10_000)
+            sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30_000)
+            sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_size)
+        router.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        router.setsockopt(zmq.SNDHWM, 100_000)
+        router.setsockopt(zmq.RCVHWM, 100_000)
+        pub.setsockopt(zmq.SNDHWM, 100_000)
+        router.bind(f"tcp://{host}:{self.config.ret_port}")
+        pub.bind(f"tcp://{host}:{self.config.publish_port}")
+        self.config.sock_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.config.sock_dir, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            control_path(self.config.sock_dir).unlink()
+        control.setsockopt(zmq.LINGER, 0)
+        control.bind(control_url(self.config.sock_dir))
+        return router, pub, control
+
+    async def run(self, stop: asyncio.Event) -> None:
+        zctx = zmq.asyncio.Context()
+        router, pub, control = self._bind(zctx)
+        self._pub, self._control = pub, control
+        self.subscriptions.attach(control)
+        log.info("master listening: publish %s:%d, requests %s:%d", self.config.interface,
+                 self.config.publish_port, self.config.interface, self.config.ret_port)
+        tasks = [asyncio.ensure_future(c) for c in (
+            self._serve_requests(router), self._serve_control(control), self._maintenance())]
+        try:
+            waiter = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiter:
+                    task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(FileNotFoundError):
+                control_path(self.config.sock_dir).unlink()
+            zctx.destroy(linger=0)
+            self._auth_pool.shutdown(wait=True)
+            self._writer.shutdown(wait=True)
+            self.jobcache.close()
+            self.grains.close()
+            log.info("master stopped")
