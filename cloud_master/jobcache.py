@@ -43,6 +43,8 @@ __all__ = ["MINION_STATES", "Job", "JobCache"]
 MINION_STATES = frozenset({"published", "pending-offline", "delivered", "running", "returned",
                            "failed", "interrupted", "expired"})
 SCHEMA_VERSION = 1
+#: States in which a target still owes a return (a job can be delivered to it).
+_OPEN_STATES = "('published', 'pending-offline', 'delivered', 'running')"
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS jobs (
         jid TEXT PRIMARY KEY, fun TEXT NOT NULL, arg BLOB NOT NULL, tgt BLOB NOT NULL,
@@ -252,8 +254,8 @@ class JobCache:
                 conn.execute("UPDATE returns SET duplicates = duplicates + 1 "
                               "WHERE jid = ? AND minion_id = ?", (jid, minion_id))
                 return False
-            conn.execute("INSERT OR REPLACE INTO minion_states VALUES (?, ?, 'returned', ?)",
-                         (jid, minion_id, now))
+            conn.execute("INSERT OR REPLACE INTO minion_states VALUES (?, ?, ?, ?)",
+                         (jid, minion_id, return_state(load), now))
             return True
 
     def set_minion_state(self, jid: str, minion_id: str, state: str, since: float) -> None:
@@ -268,6 +270,37 @@ class JobCache:
         with self._write(f"set the state of {minion_id} for job {jid}") as conn:
             conn.execute("INSERT OR REPLACE INTO minion_states VALUES (?, ?, ?, ?)",
                          (jid, minion_id, state, since))
+
+    def mark(self, jid: str, minion_ids: Sequence[str], state: str, since: float) -> None:
+        """Set ``state`` for several targets of ``jid`` at once (never over a final state)."""
+        if state not in MINION_STATES:
+            raise ValueError(f"unknown minion job state {state!r}")
+        with self._write(f"set states for job {jid}") as conn:
+            conn.executemany(
+                "INSERT INTO minion_states VALUES (?, ?, ?, ?) ON CONFLICT(jid, minion_id) DO UPDATE "
+                "SET state = excluded.state, since = excluded.since "
+                f"WHERE minion_states.state IN {_OPEN_STATES}",
+                [(jid, m, state, since) for m in minion_ids])
+
+    def pending_for(self, minion_id: str, now: float | None = None) -> list[dict[str, Any]]:
+        """Publish loads of unexpired jobs ``minion_id`` was expected to run and has not returned."""
+        now = time.time() if now is None else now
+        rows = self._read(
+            f"read pending jobs of {minion_id}",
+            "SELECT j.load FROM jobs j JOIN minion_states s ON s.jid = j.jid WHERE s.minion_id = ? "
+            f"AND s.state IN {_OPEN_STATES} AND j.expires > ? ORDER BY j.jid", (minion_id, now))
+        return [_unpack(row[0]) for row in rows]
+
+    def expire(self, now: float | None = None) -> list[tuple[str, str]]:
+        """Mark targets of jobs past their TTL without a return as ``expired``; returns the (jid, id) pairs."""
+        now = time.time() if now is None else now
+        with self._write("expire jobs") as conn:
+            pairs = [(r[0], r[1]) for r in conn.execute(
+                "SELECT s.jid, s.minion_id FROM minion_states s JOIN jobs j ON s.jid = j.jid "
+                f"WHERE j.expires <= ? AND s.state IN {_OPEN_STATES}", (now,))]
+            conn.executemany("UPDATE minion_states SET state = 'expired', since = ? "
+                             "WHERE jid = ? AND minion_id = ?", [(now, j, m) for j, m in pairs])
+        return pairs
 
     def prune(self, keep_jobs_seconds: float, now: float | None = None) -> int:
         """Remove jobs older than ``keep_jobs_seconds`` whose TTL has passed, with their
@@ -368,6 +401,16 @@ class JobCache:
                                    minions[0] if len(minions) == 1 else minions,
                                    "glob" if len(minions) == 1 else "list", str(data.get("user", "")))
         return entries
+
+def return_state(load: Mapping[str, Any]) -> str:
+    """The state a return puts its target in: returned, failed or interrupted."""
+    if load.get("interrupted"):
+        return "interrupted"
+    retcode = load.get("retcode", 0)
+    if load.get("success") is False or (isinstance(retcode, int) and retcode != 0):
+        return "failed"
+    return "returned"
+
 
 def _entry(jid: str, fun: str, arg: Any, tgt: Any, tgt_type: str, user: str) -> dict[str, Any]:
     return {"Function": fun, "Arguments": arg, "Target": tgt, "Target-type": tgt_type,

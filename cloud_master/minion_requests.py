@@ -28,7 +28,9 @@ Offload = Callable[..., Awaitable[Any]]
 class MinionRequests:
     def __init__(self, grains: GrainsCache, presence: Presence, store_return: ReturnSink,
                  offload: Offload, aes_id: Callable[[], str], on_grains: Callable[[str], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 pending: Callable[[str], Awaitable[list[dict[str, Any]]]] | None = None) -> None:
+        self._pending = pending
         self.grains = grains
         self.presence = presence
         self._store_return = store_return
@@ -75,6 +77,12 @@ class MinionRequests:
             return ("aes", {"aes_id": self._aes_id()})
         return ("aes", True)
 
+    async def _pending_jobs(self, req: AesRequest) -> Reply:
+        """edgefleet minions ask after each sign-in for jobs held while they were away."""
+        if self._pending is None:
+            return ("aes", [])
+        return ("aes", await self._pending(req.minion_id))
+
     async def _ok(self, req: AesRequest) -> Reply:
         return ("aes", True)
 
@@ -94,6 +102,7 @@ COMMANDS: dict[str, Callable[[MinionRequests, AesRequest], Awaitable[Reply]]] = 
     "_return": MinionRequests._return,
     "_pillar": MinionRequests._pillar,
     "_minion_event": MinionRequests._minion_event,
+    "_edgefleet_pending": MinionRequests._pending_jobs,
     "_register_resources": MinionRequests._ok,
     "_mine": MinionRequests._ok,
     "_mine_delete": MinionRequests._ok,

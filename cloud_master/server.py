@@ -62,7 +62,7 @@ class MasterServer:
         self._accepted_list: list[str] | None = None
         self.requests = MinionRequests(
             self.grains, self.presence, self._store_return, self._offload,
-            lambda: aes_fingerprint(self.protocol.aes.key_string), clock=clock,
+            lambda: aes_fingerprint(self.protocol.aes.key_string), clock=clock, pending=self._pending_jobs,
         )
         self.publisher = Publisher(self.presence, self._accepted, self.grains.memory,
                                    config.nodegroups, clock=clock)
@@ -177,6 +177,20 @@ class MasterServer:
             return
         await self.subscriptions.deliver(jid, {"event": "return", "jid": jid, "id": minion_id, "load": load})
 
+    async def _pending_jobs(self, minion_id: str) -> list[dict[str, Any]]:
+        now = self._clock()
+
+        def take() -> list[dict[str, Any]]:
+            loads = self.jobcache.pending_for(minion_id, now)
+            for load in loads:
+                self.jobcache.mark(str(load["jid"]), [minion_id], "delivered", now)
+            return loads
+
+        loads: list[dict[str, Any]] = await self._offload(take)
+        if loads:
+            log.info("delivering %d held job(s) to %s", len(loads), minion_id)
+        return loads
+
     # ---- the control socket ----------------------------------------------------------------
 
     async def _serve_control(self, sock: zmq.asyncio.Socket) -> None:
@@ -215,6 +229,8 @@ class MasterServer:
         ttl = float(request.get("ttl") or self.config.job_ttl)
         await self._offload(self.jobcache.add_job, job.jid, job.load, expected, job.load["tgt"],
                             job.load["tgt_type"], job.load["fun"], job.load["arg"], job.load["user"], ttl)
+        if job.offline:
+            await self._offload(self.jobcache.mark, job.jid, job.offline, "pending-offline", self._clock())
         assert self._pub is not None
         await self._pub.send(self.protocol.publish(job.load))
         return {"event": "published", "jid": job.jid, "minions": job.minions,
@@ -235,11 +251,19 @@ class MasterServer:
             log.info("rotated the shared AES key (a key was removed)")
 
     async def _maintenance(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(1.0)
+            ticks += 1
             try:
                 await self._maybe_rotate()
                 self._accepted_list = None
+                if ticks % 5 == 0:
+                    expired = await self._offload(self.jobcache.expire, self._clock())
+                    if expired:
+                        log.info("%d held job deliveries expired", len(expired))
+                if ticks % 3600 == 0:
+                    await self._offload(self.jobcache.prune, self.config.keep_jobs_seconds, self._clock())
             except Exception:
                 log.exception("maintenance step failed")
 

@@ -39,11 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except MinionError as exc:
         print(f"edge-minion: error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config.log_level.upper(), logging.INFO),
-        filename=config.log_file, stream=None if config.log_file else sys.stderr,
-        format="%(asctime)s [%(name)s][%(levelname)s] %(message)s",
-    )
+    handler = logging.FileHandler(config.log_file) if config.log_file else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s][%(levelname)s] %(message)s"))
+    logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO), handlers=[handler])
     try:
         asyncio.run(_run(config))
     except MinionError as exc:

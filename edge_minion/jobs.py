@@ -25,6 +25,10 @@ def utc_stamp() -> str:
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None).isoformat()
 
 
+INTERRUPTED = ("Job interrupted: the minion stopped (restart or power loss) while it ran; "
+               "it was not run again because its function is not declared idempotent.")
+
+
 def return_load(minion_id: str, pub: Mapping[str, Any], result: tuple[Any, int, bool, str | None]) -> dict[str, Any]:
     """The ``_return`` load Salt's master expects for one job."""
     ret, retcode, success, out = result
@@ -84,10 +88,12 @@ class JobRunner:
     """Runs jobs on a thread pool and hands each finished return load to ``on_return``."""
 
     def __init__(self, minion_id: str, runner: Runner, on_return: Callable[[dict[str, Any]], None],
-                 max_workers: int = 16, table: JobTable | None = None) -> None:
+                 max_workers: int = 16, table: JobTable | None = None,
+                 on_start: Callable[[str], None] | None = None) -> None:
         self.minion_id = minion_id
         self._runner = runner
         self._on_return = on_return
+        self._on_start = on_start
         self.table = table or JobTable()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
 
@@ -97,6 +103,11 @@ class JobRunner:
 
     def _run(self, pub: dict[str, Any]) -> None:
         jid = str(pub["jid"])
+        if self._on_start is not None:
+            try:
+                self._on_start(jid)
+            except Exception:
+                log.exception("could not mark job %s as started", jid)
         try:
             result = self._runner(str(pub["fun"]), list(pub.get("arg") or []))
         except Exception as exc:  # the runner maps module errors; this is the last guard

@@ -8,7 +8,6 @@ outbox sender, grains updates) -> ``_on_publish`` (target check, de-dup, run).
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import hashlib
 import logging
@@ -24,7 +23,8 @@ from edge_minion import keys
 from edge_minion.backoff import Backoff
 from edge_minion.config import MinionConfig
 from edge_minion.errors import AuthRejected, ChannelError, MasterKeyMismatch, MinionKeyError
-from edge_minion.jobs import JobRunner, JobTable, Runner
+from edge_minion.inbox import Inbox
+from edge_minion.jobs import INTERRUPTED, JobRunner, JobTable, Runner, return_load
 from edge_minion.link import MasterLink
 from edge_minion.outbox import Outbox
 from edge_minion.protocol.minion_session import MinionSession
@@ -40,14 +40,16 @@ class Minion:
 
     def __init__(self, config: MinionConfig, runner: Runner, grains: GrainsSource,
                  matches: PublishFilter, rng: random.Random | None = None,
-                 table: JobTable | None = None) -> None:
+                 table: JobTable | None = None, idempotent: Callable[[str], bool] = lambda fun: False) -> None:
         self.config = config
         self._grains = grains
         self._matches = matches
         self._rng = rng or random.Random()
         self.outbox = Outbox(config.cache_dir / "outbox.sqlite", config.outbox_max_bytes)
-        self.jobs = JobRunner(config.id, runner, self._queue_return, config.max_workers, table)
-        self._recent_jids: collections.deque[str] = collections.deque(maxlen=1000)
+        self.inbox = Inbox(self.outbox)
+        self._idempotent = idempotent
+        self.jobs = JobRunner(config.id, runner, self._queue_return, config.max_workers, table,
+                              on_start=self.inbox.started)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox_ready = asyncio.Event()
         self._grains_dirty = asyncio.Event()
@@ -57,7 +59,7 @@ class Minion:
     # ---- called from job threads -----------------------------------------------------------
 
     def _queue_return(self, load: dict[str, Any]) -> None:
-        self.outbox.put(load, str(load.get("jid")))
+        self.inbox.finish(str(load["jid"]), load)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._outbox_ready.set)
 
@@ -74,6 +76,7 @@ class Minion:
         except MinionKeyError:
             log.exception("cannot start without a key pair")
             raise
+        self.recover()
         zctx = zmq.asyncio.Context()
         backoff = Backoff(self.config.backoff_base, self.config.backoff_cap, self._rng)
         masters = list(self.config.master)
@@ -126,6 +129,20 @@ class Minion:
             zctx.destroy(linger=0)
             self.outbox.close()
 
+    def recover(self) -> None:
+        """Finish what a crash or power cut left: run queued jobs, settle interrupted ones."""
+        for state, load in self.inbox.unfinished():
+            fun = str(load.get("fun"))
+            if state == "queued" or self._idempotent(fun):
+                log.info("resuming job %s (%s) left %s", load.get("jid"), fun, state)
+                self.jobs.submit(load)
+            else:
+                log.warning("job %s (%s) was interrupted; reporting it", load.get("jid"), fun)
+                ret = return_load(self.config.id, load, (INTERRUPTED, 1, False, "nested"))
+                ret["interrupted"] = True
+                self.inbox.finish(str(load["jid"]), ret)
+        self.inbox.prune()
+
     @staticmethod
     async def _until_stopped(work: Any, stop: asyncio.Event) -> None:
         task = asyncio.ensure_future(work)
@@ -160,6 +177,11 @@ class Minion:
         await asyncio.sleep(0.05)  # let the SUB socket connect before announcing ourselves
         await self._send_grains(link)
         await link.request(self._start_event())
+        if accepted.edgefleet:
+            held = await link.request({"cmd": "_edgefleet_pending"})
+            for load in held if isinstance(held, list) else []:
+                if isinstance(load, dict):
+                    await self._on_publish(load)
         self.ready.set()
         self._outbox_ready.set()
         tasks = [listener, asyncio.ensure_future(self._heartbeat(link)),
@@ -228,15 +250,15 @@ class Minion:
             log.debug("dropped a publish without tgt/jid/fun/arg")
             return
         jid = str(load["jid"])
-        if jid in self._recent_jids:
-            return
         try:
             if not self._matches(load, self._grains()):
                 return
         except Exception:
             log.exception("cannot evaluate target %r", load.get("tgt"))
             return
-        self._recent_jids.append(jid)
+        if not await asyncio.to_thread(self.inbox.accept, load):
+            log.debug("job %s seen before; not running it again", jid)
+            return
         log.info("running job %s: %s", jid, load["fun"])
         self.jobs.submit(load)
 

@@ -16,6 +16,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,18 @@ class Outbox:
             raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
         self._bytes = int(self._db.execute("SELECT COALESCE(SUM(size), 0) FROM outbox").fetchone()[0])
 
-    def put(self, load: dict[str, Any], jid: str, created: float | None = None) -> int:
-        """Store a load durably; returns its sequence number."""
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The shared connection (the inbox lives in the same file); hold :attr:`lock`."""
+        return self._db
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def put(self, load: dict[str, Any], jid: str, created: float | None = None,
+            also: Callable[[sqlite3.Connection], object] | None = None) -> int:
+        """Store a load durably; ``also`` runs in the same transaction. Returns its sequence number."""
         body = payload.dumps(load)
         with self._lock:
             try:
@@ -77,6 +88,8 @@ class Outbox:
                     "INSERT INTO outbox (jid, created, size, body) VALUES (?, ?, ?, ?)",
                     (jid, created if created is not None else time.time(), len(body), body),
                 )
+                if also is not None:
+                    also(self._db)
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()

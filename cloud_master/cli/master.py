@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from pathlib import Path
 
-from cloud_master.cli.common import error
+from cloud_master.cli.common import error, setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,12 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (MasterError, ValueError) as exc:
         return error("cloud-master", str(exc), 2)
-    level = getattr(logging, str(config.log_level).upper(), logging.INFO) if config.log_level != "quiet" \
-        else logging.CRITICAL + 10
-    logging.basicConfig(
-        level=level, filename=str(config.log_file) if config.log_file else None, stream=None if config.log_file
-        else sys.stderr, format="%(asctime)s [%(name)s][%(levelname)s] %(message)s",
-    )
+    setup_logging(str(config.log_level), config.log_file)
     try:
         return asyncio.run(_serve(config))
     except MasterError as exc:

@@ -155,6 +155,8 @@ class MasterProtocol:
                 "session": rsa.oaep_encrypt(minion_pub, session_key.encode(), req.enc_algo),
                 "sig": self._aes_sig,
                 "nonce": req.nonce,
+                # Our capability flag; stock minions ignore unknown keys.
+                "edgefleet": 1,
             }
             if req.token is not None:
                 try:

@@ -16,6 +16,7 @@ class AuthAccepted:
     publish_port: int
     master_pub: str
     first_contact: bool  # True when the master key was learned now (trust on first use)
+    edgefleet: bool = False  # the master is an edgefleet master (holds jobs for offline minions)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ class MinionSession:
         self.aes = Crypticle(aes_key, self._entropy)
         self.session = Crypticle(session_key, self._entropy)
         port = load.get("publish_port", 4505)
-        return AuthAccepted(int(port), self.master_pub, first_contact)
+        return AuthAccepted(int(port), self.master_pub, first_contact, bool(load.get("edgefleet")))
 
     def forget_keys(self) -> None:
         """Drop the session after a decryption failure; the next step is re-auth."""
