@@ -44,7 +44,7 @@ class ControlClient:
         path = control_path(sock_dir)
         if not path.exists():
             raise ControlError(f"no master is running on {sock_dir.parent} (no {path})")
-        self._zctx = zmq.Context.instance()
+        self._zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._sock = self._zctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.connect(control_url(sock_dir))

@@ -45,7 +45,8 @@ class Presence:
 
     def split(self, minion_ids: Iterable[str], now: float) -> tuple[list[str], list[str]]:
         """(connected, not connected), each sorted."""
-        up, down = [], []
+        up: list[str] = []
+        down: list[str] = []
         for mid in minion_ids:
             (up if self.connected(mid, now) else down).append(mid)
         return sorted(up), sorted(down)

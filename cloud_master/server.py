@@ -107,7 +107,12 @@ class MasterServer:
             await limit.acquire()
             task = asyncio.ensure_future(self._answer(router, frames))
             pending.add(task)
-            task.add_done_callback(lambda t: (pending.discard(t), limit.release()))
+
+            def done(t: asyncio.Task[None]) -> None:
+                pending.discard(t)
+                limit.release()
+
+            task.add_done_callback(done)
 
     async def _answer(self, router: zmq.asyncio.Socket, frames: list[bytes]) -> None:
         if len(frames) < 3 or frames[-2] != b"":

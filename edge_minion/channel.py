@@ -25,7 +25,7 @@ def tcp_url(host: str, port: int) -> str:
     return f"tcp://{host}:{port}"
 
 
-def tune_socket(sock: zmq.Socket[bytes], heartbeat_s: float) -> None:
+def tune_socket(sock: zmq.Socket[bytes] | zmq.asyncio.Socket, heartbeat_s: float) -> None:
     """Options every minion socket gets: no linger, IPv6, ZMTP heartbeats, TCP keepalive."""
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.IPV6, 1)

@@ -64,7 +64,12 @@ async def _run(config: object) -> None:
         loop.add_signal_handler(sig, stop.set)
     table = JobTable()
     holder: list[Minion] = []
-    runtime = build_runtime(config, table, on_grains_change=lambda items: holder and holder[0].grains_changed())
+
+    def grains_changed(items: dict[str, object]) -> None:
+        if holder:
+            holder[0].grains_changed()
+
+    runtime = build_runtime(config, table, on_grains_change=grains_changed)
 
     def matches(load: dict[str, object], grains: dict[str, object]) -> bool:
         return bool(match_publish(load, config.id, grains))

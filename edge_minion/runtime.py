@@ -35,8 +35,9 @@ class Runtime:
 
 def build_runtime(config: MinionConfig, jobs: RunningJobs | None = None,
                   on_grains_change: Callable[[dict[str, Any]], None] | None = None) -> Runtime:
-    from device_modules.context import NoJobs
     from device_modules.registry import Registry
+
+    from device_modules.context import NoJobs
     from edge_minion.grains.store import Grains
 
     context = DeviceContext(
@@ -53,7 +54,7 @@ def build_runtime(config: MinionConfig, jobs: RunningJobs | None = None,
 
     config.state_dir.mkdir(parents=True, exist_ok=True)
     grains = Grains(config.id, config.grains, config.state_dir, hardware_report=hardware_report,
-                    on_change=on_grains_change)
+                    on_change=on_grains_change, hardware=config.hardware)
     context.grains = grains
     registry = Registry(context)
     registry_box.append(registry)

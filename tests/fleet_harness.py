@@ -143,7 +143,8 @@ class Master(Process):
         if wait:
             self.wait_log("master listening")
 
-    def cli(self, name: str, *args: str, timeout: float = 60.0, check: bool = False) -> subprocess.CompletedProcess[str]:
+    def cli(self, name: str, *args: str, timeout: float = 60.0,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([tool(name), "--state-dir", str(self.state_dir), *args], capture_output=True,
                               text=True, timeout=timeout)
         if check and proc.returncode != 0:
@@ -153,7 +154,8 @@ class Master(Process):
     def fleet(self, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
         return self.cli("fleet", *args, timeout=timeout)
 
-    def fleet_json(self, *args: str, timeout: float = 60.0) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
+    def fleet_json(self, *args: str, timeout: float = 60.0
+                   ) -> tuple[dict[str, Any], subprocess.CompletedProcess[str]]:
         proc = self.fleet(*args, "--out", "json", timeout=timeout)
         try:
             return json.loads(proc.stdout), proc

@@ -15,7 +15,7 @@ def _format(data: Any, out: str) -> str:
         from cloud_master.cli.common import format_data
 
         return format_data(data, "json" if out == "json" else "yaml")
-    return format_output(data, out)
+    return str(format_output(data, out))
 
 
 class Renderer:

@@ -63,7 +63,7 @@ def test_exits_when_all_answered_without_waiting_for_timeout() -> None:
 def test_silent_minion_is_no_response_after_timeout_and_gather() -> None:
     clock = FakeClock()
     ctl = ScriptedControl(clock, [(0.1, ret("a", True))])
-    out = wait_for_returns(ctl, {"jid": "J", "minions": ["a", "b"]}, 2, 3, lambda m, l: None, clock=clock)
+    out = wait_for_returns(ctl, {"jid": "J", "minions": ["a", "b"]}, 2, 3, lambda m, load: None, clock=clock)
     assert out.no_response == ["b"] and out.still_running == []
     assert 5.0 <= clock.t < 6.0
     assert any(m.get("fun") == "saltutil.find_job" and m["tgt"] == ["b"] for m in ctl.sent)
@@ -73,7 +73,7 @@ def test_running_minion_gets_more_time_and_its_return_is_kept() -> None:
     clock = FakeClock()
     ctl = ScriptedControl(clock, [(6.5, ret("slow", "done"))], running={"slow"})
     progress: list[tuple[int, int, list[str]]] = []
-    out = wait_for_returns(ctl, {"jid": "J", "minions": ["slow"]}, 2, 3, lambda m, l: None,
+    out = wait_for_returns(ctl, {"jid": "J", "minions": ["slow"]}, 2, 3, lambda m, load: None,
                            on_progress=lambda a, e, r: progress.append((a, e, r)), clock=clock)
     assert out.returns["slow"]["return"] == "done" and out.missing == []
     assert any(r == ["slow"] for _, _, r in progress), "progress must say who is still running"
@@ -82,6 +82,6 @@ def test_running_minion_gets_more_time_and_its_return_is_kept() -> None:
 def test_max_wait_gives_up_on_running_minions() -> None:
     clock = FakeClock()
     ctl = ScriptedControl(clock, [], running={"slow"})
-    out = wait_for_returns(ctl, {"jid": "J", "minions": ["slow"]}, 1, 1, lambda m, l: None,
+    out = wait_for_returns(ctl, {"jid": "J", "minions": ["slow"]}, 1, 1, lambda m, load: None,
                            max_wait=10, clock=clock)
     assert out.still_running == ["slow"] and out.no_response == []
