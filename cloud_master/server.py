@@ -219,6 +219,9 @@ class MasterServer:
         if cmd == "unsubscribe":
             self.subscriptions.remove(str(msg.get("jid")), ident)
             return None
+        if cmd == "presence":
+            up, down = self.presence.split(self._accepted(), self._clock())
+            return {"event": "presence", "up": up, "down": down}
         if cmd == "ping":
             return {"event": "pong", "counters": dict(self.counters), "accepted": len(self._accepted()),
                     "connected": sum(self.presence.connected(m, self._clock()) for m in self._accepted())}

@@ -8,6 +8,9 @@ and the writer work at once). Arguments are Salt-style: positional values and
     fleet-run jobs.lookup_jid JID [missing=True]
     fleet-run jobs.print_job JID
     fleet-run jobs.status JID
+    fleet-run cache.grains [TARGET] [tgt_type=grain]
+    fleet-run cache.updated [GLOB]
+    fleet-run manage.status
 
 Exit status: 0 done, 1 error or unknown jid, 2 bad usage.
 """
@@ -15,10 +18,12 @@ Exit status: 0 done, 1 error or unknown jid, 2 bad usage.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import inspect
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cloud_master.cli.common import add_common_args, config_from_args, error, format_data, setup_logging
@@ -69,7 +74,51 @@ def status(cache: JobCache | None, jid: Any) -> dict[str, Any]:
             for minion, entry in _require(cache, jid).job_status(str(jid)).items()}
 
 
+def _grains_cache(cache: JobCache | None) -> dict[str, tuple[dict[str, Any], float]]:
+    from cloud_master.grains_cache import GrainsCache
+
+    if cache is None or not (cache.path.parent / "grains.sqlite").exists():
+        return {}
+    store = GrainsCache(Path(cache.path).parent / "grains.sqlite", load=False)
+    try:
+        return store.read_all()
+    finally:
+        store.close()
+
+
+def cache_grains(cache: JobCache | None, tgt: str = "*", tgt_type: str = "glob") -> dict[str, Any]:
+    """Salt's ``cache.grains``: the grains the master cached for each matching minion."""
+    from edge_minion.targeting import parse
+
+    target = parse(tgt, tgt_type)
+    return {mid: grains for mid, (grains, _) in sorted(_grains_cache(cache).items())
+            if target.matches(mid, grains)}
+
+
+def cache_updated(cache: JobCache | None, tgt: str = "*") -> dict[str, Any]:
+    """When the master last received each matching minion's grains (UTC)."""
+    return {mid: datetime.fromtimestamp(updated, UTC).isoformat(timespec="seconds")
+            for mid, (_, updated) in sorted(_grains_cache(cache).items()) if fnmatch.fnmatch(mid, tgt)}
+
+
+def manage_status(cache: JobCache | None) -> dict[str, Any]:
+    """Salt's ``manage.status``: accepted minions split into ``up`` and ``down`` (live, from the master)."""
+    if cache is None:
+        raise _BadArgument("no master state here")
+    from cloud_master.control import ControlClient
+
+    client = ControlClient(Path(cache.path).parent.parent / "sock")
+    try:
+        reply = client.call({"cmd": "presence"}, timeout=10)
+    finally:
+        client.close()
+    return {"up": reply.get("up", []), "down": reply.get("down", [])}
+
+
 FUNCTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "cache.grains": cache_grains,
+    "cache.updated": cache_updated,
+    "manage.status": manage_status,
     "jobs.list_jobs": list_jobs,
     "jobs.lookup_jid": lookup_jid,
     "jobs.print_job": print_job,
