@@ -29,7 +29,8 @@ def expected_minions(tgt: Any, tgt_type: str, accepted: list[str],
                      grains: Mapping[str, Mapping[str, Any] | None],
                      nodegroups: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(matched, unknown) among accepted minions; TargetError for a malformed target."""
-    from edge_minion.targeting import TargetSyntaxError, expected_minions as evaluate, parse
+    from edge_minion.targeting import TargetSyntaxError, parse
+    from edge_minion.targeting import expected_minions as evaluate
 
     try:
         target = parse(tgt, tgt_type, nodegroups=nodegroups)

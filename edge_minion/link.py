@@ -21,7 +21,8 @@ import zmq.asyncio
 from edge_minion.channel import RequestChannel, tcp_url, tune_socket
 from edge_minion.errors import AuthRejected, ChannelError, MasterKeyMismatch
 from edge_minion.protocol.errors import AuthenticationFailed, RemoteProtocolError, ReplayedMessage
-from edge_minion.protocol.messages import AuthAccepted, AuthFull, AuthPending, AuthRejected as Rejected
+from edge_minion.protocol.messages import AuthAccepted, AuthFull, AuthPending
+from edge_minion.protocol.messages import AuthRejected as Rejected
 from edge_minion.protocol.minion_session import BadLoad, MasterKeyChanged, MinionSession
 
 log = logging.getLogger(__name__)

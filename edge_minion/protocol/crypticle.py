@@ -8,8 +8,8 @@ Framing: plaintext is ``b"pickle::"`` + optional 32-hex nonce + msgpack(obj).
 from __future__ import annotations
 
 import base64
-import hmac
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
