@@ -183,6 +183,7 @@ class Minion:
                 if isinstance(load, dict):
                     await self._on_publish(load)
         self.ready.set()
+        log.info("minion ready")
         self._outbox_ready.set()
         tasks = [listener, asyncio.ensure_future(self._heartbeat(link)),
                  asyncio.ensure_future(self._send_outbox(link)), asyncio.ensure_future(self._grains_loop(link))]

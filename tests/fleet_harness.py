@@ -139,9 +139,10 @@ class Master(Process):
         )
 
     def start(self, wait: bool = True) -> None:
+        before = self.log_text().count("master listening")
         super().start()
         if wait:
-            self.wait_log("master listening")
+            self.wait_log("master listening", count=before + 1)
 
     def cli(self, name: str, *args: str, timeout: float = 60.0,
             check: bool = False) -> subprocess.CompletedProcess[str]:
