@@ -258,6 +258,25 @@ class JobCache:
                          (jid, minion_id, return_state(load), now))
             return True
 
+    def add_returns(self, items: Sequence[tuple[str, str, Mapping[str, Any]]],
+                    *, now: float | None = None) -> list[bool]:
+        """Store many returns in one transaction; one flag per item as :meth:`add_return` gives."""
+        now = time.time() if now is None else now
+        stored: list[bool] = []
+        with self._write(f"store {len(items)} returns") as conn:
+            for jid, minion_id, load in items:
+                cur = conn.execute("INSERT OR IGNORE INTO returns VALUES (?, ?, ?, ?, 0)",
+                                   (jid, minion_id, _pack(dict(load)), now))
+                if cur.rowcount == 0:
+                    conn.execute("UPDATE returns SET duplicates = duplicates + 1 "
+                                 "WHERE jid = ? AND minion_id = ?", (jid, minion_id))
+                    stored.append(False)
+                    continue
+                conn.execute("INSERT OR REPLACE INTO minion_states VALUES (?, ?, ?, ?)",
+                             (jid, minion_id, return_state(load), now))
+                stored.append(True)
+        return stored
+
     def set_minion_state(self, jid: str, minion_id: str, state: str, since: float) -> None:
         """Record that ``minion_id`` is in ``state`` for ``jid`` since ``since`` (epoch seconds).
 

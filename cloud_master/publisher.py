@@ -69,6 +69,11 @@ class Publisher:
         if not isinstance(arg, list):
             raise TargetError("arg must be a list")
         matched, unknown = expected_minions(tgt, tgt_type, self._accepted(), self._grains, self.nodegroups)
+        if tgt_type == "nodegroup":
+            # Minions know no nodegroups: publish the expansion, as Salt's client does.
+            from edge_minion.targeting import resolve_nodegroups
+
+            tgt, tgt_type = resolve_nodegroups(tgt, tgt_type, self.nodegroups)
         now = self._clock()
         up, down = self.presence.split(matched, now)
         jid = self.new_jid()

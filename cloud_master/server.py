@@ -18,11 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import zmq
-import zmq.asyncio
 
 from cloud_master.autosign import check_autoreject, check_autosign
+from cloud_master.claims import ClaimStore
 from cloud_master.config import MasterConfig
 from cloud_master.control import control_path, control_url
+from cloud_master.enrollment import ClaimEnrollment
 from cloud_master.errors import MasterError
 from cloud_master.grains_cache import GrainsCache
 from cloud_master.jobcache import JobCache
@@ -30,12 +31,14 @@ from cloud_master.keystore import Decision, KeyStore
 from cloud_master.minion_requests import MinionRequests, aes_fingerprint
 from cloud_master.presence import Presence
 from cloud_master.publisher import Publisher
+from cloud_master.request_port import RequestPort
+from cloud_master.return_batch import ReturnBatcher
 from cloud_master.sessions import SessionKeys
 from cloud_master.subscriptions import Subscriptions
 from edge_minion.protocol import payload
 from edge_minion.protocol.errors import RemoteProtocolError
 from edge_minion.protocol.master_session import BAD_LOAD_FRAME, MasterProtocol
-from edge_minion.protocol.messages import AesEnvelope, AuthRequest
+from edge_minion.protocol.messages import AesEnvelope, AesRequest, AuthRequest
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,9 @@ class MasterServer:
         self.grains = GrainsCache(config.cache_dir / "grains.sqlite")
         self.presence = Presence(config.presence_timeout)
         self.subscriptions = Subscriptions()
+        self.returns = ReturnBatcher(self)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._port: RequestPort | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="writer")
         self._auth_pool = ThreadPoolExecutor(1, thread_name_prefix="auth")
         self._accepted_pubs: dict[str, str] = {}
@@ -66,9 +72,11 @@ class MasterServer:
         )
         self.publisher = Publisher(self.presence, self._accepted, self.grains.memory,
                                    config.nodegroups, clock=clock)
+        self.enrollment = ClaimEnrollment(ClaimStore.for_cache_dir(config.cache_dir), self.keystore,
+                                          self.jobcache, self.publisher.new_jid, config.job_ttl, clock)
         self.counters: dict[str, int] = {}
-        self._pub: zmq.asyncio.Socket | None = None
-        self._control: zmq.asyncio.Socket | None = None
+        self._pub: zmq.Socket[bytes] | None = None
+        self._control: RequestPort | None = None
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -99,55 +107,68 @@ class MasterServer:
 
     # ---- the request port ------------------------------------------------------------------
 
-    async def _serve_requests(self, router: zmq.asyncio.Socket) -> None:
-        pending: set[asyncio.Task[None]] = set()
-        limit = asyncio.Semaphore(512)
-        while True:
-            frames = await router.recv_multipart(copy=True)
-            await limit.acquire()
-            task = asyncio.ensure_future(self._answer(router, frames))
-            pending.add(task)
-
-            def done(t: asyncio.Task[None]) -> None:
-                pending.discard(t)
-                limit.release()
-
-            task.add_done_callback(done)
-
-    async def _answer(self, router: zmq.asyncio.Socket, frames: list[bytes]) -> None:
+    def _on_request(self, frames: list[bytes]) -> None:
+        """One request frame set from the ROUTER (runs on the loop, never blocks)."""
         if len(frames) < 3 or frames[-2] != b"":
             self._count("malformed-envelope")
             return
         head, data = frames[:-1], frames[-1]
         try:
-            reply = await self._reply_to(data)
+            req = self.protocol.parse_request(data)
+            if isinstance(req, AuthRequest):
+                self._admit_auth(head, req)
+                return
+            assert isinstance(req, AesEnvelope)
+            session_key = self.sessions.get(req.minion_id)
+            pub = self._accepted_pub(req.minion_id)
+            if session_key is None or pub is None:
+                self._count("no-session")
+                self._reply(head, BAD_LOAD_FRAME)
+                return
+            opened = self.protocol.open_request(req, session_key, pub)
         except RemoteProtocolError as exc:
             self._count(exc.reason)
             log.warning("refused a request: %s", exc)
-            reply = BAD_LOAD_FRAME
+            self._reply(head, BAD_LOAD_FRAME)
+            return
+        self.presence.seen(opened.minion_id, self._clock())
+        if opened.cmd == "_return" and "jid" in opened.load and "return" in opened.load:
+            self.returns.add(head, opened, session_key)
+            return
+        task = asyncio.ensure_future(self._answer(head, opened, session_key, pub))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _reply(self, head: list[bytes], reply: bytes) -> None:
+        assert self._port is not None
+        self._port.send([*head, reply])
+
+    def _admit_auth(self, head: list[bytes], req: AuthRequest) -> None:
+        """Authentication runs on its own thread, so a sign-in storm never stalls returns."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._auth_pool, self._authenticate, req)
+
+        def done(f: asyncio.Future[bytes]) -> None:
+            try:
+                reply = f.result()
+            except Exception:
+                self._count("internal-error")
+                log.exception("authentication of %s failed", req.minion_id)
+                reply = BAD_LOAD_FRAME
+            self._reply(head, reply)
+
+        future.add_done_callback(done)
+
+    async def _answer(self, head: list[bytes], opened: AesRequest, session_key: str, pub: str) -> None:
+        try:
+            kind, obj = await self.requests.handle(opened)
+            reply = (self.protocol.private_reply(opened, obj, pub) if kind == "private"
+                     else self.protocol.aes_reply(opened, obj, session_key))
         except Exception:
             self._count("internal-error")
-            log.exception("error while answering a request")
+            log.exception("error while answering %s from %s", opened.cmd, opened.minion_id)
             reply = BAD_LOAD_FRAME
-        await router.send_multipart([*head, reply])
-
-    async def _reply_to(self, data: bytes) -> bytes:
-        req = self.protocol.parse_request(data)
-        if isinstance(req, AuthRequest):
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._auth_pool, self._authenticate, req)
-        assert isinstance(req, AesEnvelope)
-        session_key = self.sessions.get(req.minion_id)
-        pub = self._accepted_pub(req.minion_id)
-        if session_key is None or pub is None:
-            self._count("no-session")
-            return BAD_LOAD_FRAME
-        opened = self.protocol.open_request(req, session_key, pub)
-        self.presence.seen(opened.minion_id, self._clock())
-        kind, obj = await self.requests.handle(opened)
-        if kind == "private":
-            return self.protocol.private_reply(opened, obj, pub)
-        return self.protocol.aes_reply(opened, obj, session_key)
+        self._reply(head, reply)
 
     def _authenticate(self, req: AuthRequest) -> bytes:
         """Salt's key decision, then the signed reply (runs on the auth thread)."""
@@ -158,6 +179,8 @@ class MasterServer:
             return self.protocol.auth_reply(req, "full")
         auto_sign = check_autosign(self.config, mid, req.autosign_grains)
         auto_reject = check_autoreject(self.config, mid)
+        if not auto_sign and not auto_reject:  # a claim token, presented as an autosign grain
+            auto_sign = self.enrollment.admit(mid, req.pub, req.autosign_grains)
         decision = self.keystore.decide(mid, req.pub, auto_sign, auto_reject)
         if decision is Decision.ACCEPT:
             self._invalidate_keys()
@@ -172,15 +195,23 @@ class MasterServer:
         return self.protocol.auth_reply(req, "reject")
 
     async def _store_return(self, minion_id: str, load: dict[str, Any]) -> None:
+        """The slow path for a return (one at a time); the request port batches instead."""
+        jid = self._return_jid(load)
+        stored = await self._offload(self.jobcache.add_return, jid, minion_id, load)
+        self._returned(jid, minion_id, load, stored)
+
+    def _return_jid(self, load: dict[str, Any]) -> str:
         jid = str(load.get("jid"))
         if jid == "req":
             jid = self.publisher.new_jid()
             load["jid"] = jid
-        stored = await self._offload(self.jobcache.add_return, jid, minion_id, load)
+        return jid
+
+    def _returned(self, jid: str, minion_id: str, load: dict[str, Any], stored: bool) -> None:
         if not stored:
             self._count("duplicate-return")
             return
-        await self.subscriptions.deliver(jid, {"event": "return", "jid": jid, "id": minion_id, "load": load})
+        self.subscriptions.deliver_soon(jid, {"event": "return", "jid": jid, "id": minion_id, "load": load})
 
     async def _pending_jobs(self, minion_id: str) -> list[dict[str, Any]]:
         now = self._clock()
@@ -198,19 +229,25 @@ class MasterServer:
 
     # ---- the control socket ----------------------------------------------------------------
 
-    async def _serve_control(self, sock: zmq.asyncio.Socket) -> None:
-        while True:
-            ident, data = await sock.recv_multipart()
-            try:
-                msg = payload.loads(data)
-                reply = await self._control_command(ident, msg if isinstance(msg, dict) else {})
-            except MasterError as exc:
-                reply = {"event": "error", "message": str(exc)}
-            except Exception as exc:
-                log.exception("control command failed")
-                reply = {"event": "error", "message": f"internal error: {exc}"}
-            if reply is not None:
-                await sock.send_multipart([ident, payload.dumps(reply)])
+    def _on_control(self, frames: list[bytes]) -> None:
+        if len(frames) != 2:
+            self._count("malformed-control")
+            return
+        task = asyncio.ensure_future(self._answer_control(frames[0], frames[1]))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_control(self, ident: bytes, data: bytes) -> None:
+        try:
+            msg = payload.loads(data)
+            reply = await self._control_command(ident, msg if isinstance(msg, dict) else {})
+        except MasterError as exc:
+            reply = {"event": "error", "message": str(exc)}
+        except Exception as exc:
+            log.exception("control command failed")
+            reply = {"event": "error", "message": f"internal error: {exc}"}
+        if reply is not None and self._control is not None:
+            self._control.send([ident, payload.dumps(reply)])
 
     async def _control_command(self, ident: bytes, msg: dict[str, Any]) -> dict[str, Any] | None:
         cmd = msg.get("cmd")
@@ -240,7 +277,7 @@ class MasterServer:
         if job.offline:
             await self._offload(self.jobcache.mark, job.jid, job.offline, "pending-offline", self._clock())
         assert self._pub is not None
-        await self._pub.send(self.protocol.publish(job.load))
+        self._pub.send(self.protocol.publish(job.load))
         return {"event": "published", "jid": job.jid, "minions": job.minions,
                 "offline": job.offline, "unknown": job.unknown}
 
@@ -277,7 +314,8 @@ class MasterServer:
 
     # ---- lifecycle -------------------------------------------------------------------------
 
-    def _bind(self, zctx: zmq.asyncio.Context) -> tuple[zmq.asyncio.Socket, zmq.asyncio.Socket, zmq.asyncio.Socket]:
+    def _bind(self, zctx: zmq.Context[zmq.Socket[bytes]]
+              ) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes], zmq.Socket[bytes]]:
         iface = self.config.interface
         host = f"[{iface}]" if ":" in iface else iface
         router = zctx.socket(zmq.ROUTER)
@@ -305,14 +343,18 @@ class MasterServer:
         return router, pub, control
 
     async def run(self, stop: asyncio.Event) -> None:
-        zctx = zmq.asyncio.Context()
+        zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         router, pub, control = self._bind(zctx)
-        self._pub, self._control = pub, control
-        self.subscriptions.attach(control)
+        self._pub = pub
+        loop = asyncio.get_running_loop()
+        self._control = RequestPort(control, self._on_control)
+        self._control.start(loop)
+        self.subscriptions.attach(self._control.send)
         log.info("master listening: publish %s:%d, requests %s:%d", self.config.interface,
                  self.config.publish_port, self.config.interface, self.config.ret_port)
-        tasks = [asyncio.ensure_future(c) for c in (
-            self._serve_requests(router), self._serve_control(control), self._maintenance())]
+        self._port = RequestPort(router, self._on_request)
+        self._port.start(loop)
+        tasks = [asyncio.ensure_future(self._maintenance())]
         try:
             waiter = asyncio.ensure_future(stop.wait())
             done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
@@ -325,6 +367,9 @@ class MasterServer:
             await asyncio.gather(*tasks, return_exceptions=True)
             with contextlib.suppress(FileNotFoundError):
                 control_path(self.config.sock_dir).unlink()
+            self._port.close()
+            self._control.close()
+            pub.close(linger=0)
             zctx.destroy(linger=0)
             self._auth_pool.shutdown(wait=True)
             self._writer.shutdown(wait=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
-
-import zmq
-import zmq.asyncio
 
 from edge_minion.protocol import payload
 
@@ -17,14 +15,16 @@ log = logging.getLogger(__name__)
 #: A CLI that never unsubscribes (killed) is forgotten after this many seconds.
 SUBSCRIPTION_TTL = 24 * 3600.0
 
+Sender = Callable[[list[bytes]], None]
+
 
 class Subscriptions:
     def __init__(self) -> None:
         self._subs: dict[str, dict[bytes, float]] = defaultdict(dict)
-        self._sock: zmq.asyncio.Socket | None = None
+        self._send: Sender | None = None
 
-    def attach(self, sock: zmq.asyncio.Socket) -> None:
-        self._sock = sock
+    def attach(self, send: Sender) -> None:
+        self._send = send
 
     def add(self, jid: str, ident: bytes, now: float | None = None) -> None:
         self._subs[jid][ident] = (now or time.time()) + SUBSCRIPTION_TTL
@@ -36,9 +36,10 @@ class Subscriptions:
             if not subs:
                 del self._subs[jid]
 
-    async def deliver(self, jid: str, event: dict[str, Any]) -> None:
+    def deliver_soon(self, jid: str, event: dict[str, Any]) -> None:
+        """Send ``event`` to every CLI subscribed to ``jid`` (non-blocking; a gone CLI is skipped)."""
         subs = self._subs.get(jid)
-        if not subs or self._sock is None:
+        if not subs or self._send is None:
             return
         data = payload.dumps(event)
         now = time.time()
@@ -46,8 +47,4 @@ class Subscriptions:
             if expires < now:
                 self.remove(jid, ident)
                 continue
-            try:
-                await self._sock.send_multipart([ident, data], flags=zmq.NOBLOCK)
-            except zmq.ZMQError as exc:
-                log.debug("subscriber gone for %s: %s", jid, exc)
-                self.remove(jid, ident)
+            self._send([ident, data])

@@ -90,6 +90,7 @@ class MasterLink:
             log.info("master key changed; re-authenticating in %.1fs", delay)
             await asyncio.sleep(delay)
             await self.authenticate()
+            log.info("re-authenticated with master %s", self.host)
 
     # ---- requests --------------------------------------------------------------------------
 

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--state-dir", type=Path, metavar="DIR", help="master state dir (env EDGEFLEET_STATE_DIR)")
     p.add_argument("target", help="target expression")
     p.add_argument("function", nargs="?", help="module.function")
-    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments: positional and key=value")
+    p.add_argument("args", nargs="*", help="arguments: positional and key=value")
     return p
 
 
@@ -51,7 +51,7 @@ def _err(msg: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_intermixed_args(argv)
     from cloud_master.config import load_master_config
     from cloud_master.errors import MasterError
 
