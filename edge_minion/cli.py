@@ -76,6 +76,7 @@ async def _run(config: object) -> None:
 
     minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table)
     holder.append(minion)
+    runtime.context.extra["scheduler"] = minion.scheduler  # schedule.* acts on the live scheduler
     logging.getLogger("edge_minion").info("minion %s starting (master %s)", config.id, ",".join(config.master))
     await minion.run(stop)
 

@@ -15,6 +15,7 @@ import random
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import zmq.asyncio
@@ -28,6 +29,7 @@ from edge_minion.jobs import INTERRUPTED, JobRunner, JobTable, Runner, return_lo
 from edge_minion.link import MasterLink
 from edge_minion.outbox import Outbox
 from edge_minion.protocol.minion_session import MinionSession
+from edge_minion.schedule import Scheduler, finish_return, open_book, runner_call
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +57,14 @@ class Minion:
         self._grains_dirty = asyncio.Event()
         self.link: MasterLink | None = None
         self.ready = asyncio.Event()  # set once authenticated and subscribed
+        self.scheduler = Scheduler(config.id, open_book(config.state_dir, config.schedule),
+                                   self._submit_scheduled, runner_call(runner), rng=self._rng)
+        self._scheduled_runs = 0
 
     # ---- called from job threads -----------------------------------------------------------
 
     def _queue_return(self, load: dict[str, Any]) -> None:
+        load = finish_return(load)
         self.inbox.finish(str(load["jid"]), load)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._outbox_ready.set)
@@ -77,6 +83,7 @@ class Minion:
             log.exception("cannot start without a key pair")
             raise
         self.recover()
+        scheduling = asyncio.ensure_future(self.scheduler.run(stop))  # runs with or without a master
         zctx = zmq.asyncio.Context()
         backoff = Backoff(self.config.backoff_base, self.config.backoff_cap, self._rng)
         masters = list(self.config.master)
@@ -125,9 +132,23 @@ class Minion:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), delay)
         finally:
+            if not stop.is_set():
+                scheduling.cancel()
+            for result in await asyncio.gather(scheduling, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("the scheduler failed: %r", result)
             self.jobs.shutdown(wait=False)
             zctx.destroy(linger=0)
             self.outbox.close()
+
+    def _submit_scheduled(self, load: dict[str, Any]) -> Future[None] | None:
+        """A scheduled run, as a job: into the inbox (a jid seen before does not run again), then run."""
+        if not self.inbox.accept(load):
+            return None
+        self._scheduled_runs += 1
+        if self._scheduled_runs % 1000 == 0:
+            self.inbox.prune()  # a 2-second entry adds 43,200 inbox rows a day, and restarts may be rare
+        return self.jobs.submit(load)
 
     def recover(self) -> None:
         """Finish what a crash or power cut left: run queued jobs, settle interrupted ones."""

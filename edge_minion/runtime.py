@@ -34,16 +34,20 @@ class Runtime:
 
 
 def build_runtime(config: MinionConfig, jobs: RunningJobs | None = None,
-                  on_grains_change: Callable[[dict[str, Any]], None] | None = None) -> Runtime:
-    from device_modules.registry import Registry
-
+                  on_grains_change: Callable[[dict[str, Any]], None] | None = None,
+                  scheduler: Any | None = None) -> Runtime:
+    """``scheduler`` is what ``schedule.*`` works on (``ctx.extra["scheduler"]``): the minion's
+    live one, or by default the schedule stored under the state directory (``fleet-call``)."""
     from device_modules.context import NoJobs
+    from device_modules.registry import Registry
     from edge_minion.grains.store import Grains
+    from edge_minion.schedule import open_book
 
     context = DeviceContext(
         minion_id=config.id, config=dict(config.modules), hardware=config.hardware,  # type: ignore[arg-type]
         state_dir=config.state_dir, jobs=jobs or NoJobs(),
     )
+    context.extra["scheduler"] = scheduler if scheduler is not None else open_book(config.state_dir, config.schedule)
     registry_box: list[Any] = []
 
     def hardware_report() -> dict[str, Any]:
