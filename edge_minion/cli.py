@@ -43,14 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s][%(levelname)s] %(message)s"))
     logging.basicConfig(level=getattr(logging, config.log_level.upper(), logging.INFO), handlers=[handler])
     try:
-        asyncio.run(_run(config))
+        asyncio.run(_run(config, args.config))
     except MinionError as exc:
         print(f"edge-minion: error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-async def _run(config: object) -> None:
+async def _run(config: object, config_path: Path | None = None) -> None:
     from edge_minion.config import MinionConfig
     from edge_minion.jobs import JobTable
     from edge_minion.minion import Minion
@@ -74,7 +74,7 @@ async def _run(config: object) -> None:
     def matches(load: dict[str, object], grains: dict[str, object]) -> bool:
         return bool(match_publish(load, config.id, grains))
 
-    minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table)
+    minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table, config_path=config_path)
     holder.append(minion)
     runtime.context.extra["scheduler"] = minion.scheduler  # schedule.* acts on the live scheduler
     logging.getLogger("edge_minion").info("minion %s starting (master %s)", config.id, ",".join(config.master))

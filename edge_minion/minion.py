@@ -159,7 +159,7 @@ class Minion:
                 self.jobs.submit(load)
             else:
                 log.warning("job %s (%s) was interrupted; reporting it", load.get("jid"), fun)
-                ret = return_load(self.config.id, load, (INTERRUPTED, 1, False, "nested"))
+                ret = finish_return(return_load(self.config.id, load, (INTERRUPTED, 1, False, "nested")))
                 ret["interrupted"] = True
                 self.inbox.finish(str(load["jid"]), ret)
         self.inbox.prune()

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cloud_master.cli import claim_tokens
 from cloud_master.cli.common import add_common_args, config_from_args, error, format_data, setup_logging
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--gen-keys-dir", metavar="DIR", type=Path, default=Path("."),
                       help="directory for --gen-keys (default: .)")
     opts.add_argument("--keysize", type=int, default=2048, help="RSA key size for --gen-keys")
+    claim_tokens.add_arguments(act, opts)
     return parser
 
 
@@ -159,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     config = config_from_args(args)
     setup_logging(config.log_level)
+    claimed = claim_tokens.run(args, config)
+    if claimed is not None:
+        return claimed
     store = KeyStore(config.pki_dir, config.cache_dir)
     if args.preseed:
         minion_id, pub_file = args.preseed

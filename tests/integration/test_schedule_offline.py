@@ -91,7 +91,8 @@ def _delivered(master: Master) -> dict[str, dict[str, Any]]:
         out = {}
         for jid, entry in cache.list_jobs(search_target=MINION_ID).items():
             load = cache.get_returns(jid).get(MINION_ID)
-            if load and load.get("schedule") == "log_speed":
+            if load and (load.get("metadata") or {}).get("_schedule", {}).get("name") == "log_speed":
+                assert load.get("schedule") == "log_speed", load
                 received = cache.job_status(jid)[MINION_ID]["since"]
                 out[jid] = {"load": load, "received": received, "StartTime": entry["StartTime"]}
         out["__duplicates__"] = {"count": cache.duplicate_returns()}
