@@ -21,10 +21,8 @@ import zmq
 
 from cloud_master.autosign import check_autoreject, check_autosign
 from cloud_master.claims import ClaimStore
-from cloud_master.claims import ClaimStore
 from cloud_master.config import MasterConfig
 from cloud_master.control import control_path, control_url
-from cloud_master.enrollment import ClaimEnrollment
 from cloud_master.enrollment import ClaimEnrollment
 from cloud_master.errors import MasterError
 from cloud_master.grains_cache import GrainsCache
@@ -74,8 +72,6 @@ class MasterServer:
         )
         self.publisher = Publisher(self.presence, self._accepted, self.grains.memory,
                                    config.nodegroups, clock=clock)
-        self.enrollment = ClaimEnrollment(ClaimStore.for_cache_dir(config.cache_dir), self.keystore,
-                                          self.jobcache, self.publisher.new_jid, config.job_ttl, clock)
         self.enrollment = ClaimEnrollment(ClaimStore.for_cache_dir(config.cache_dir), self.keystore,
                                           self.jobcache, self.publisher.new_jid, config.job_ttl, clock)
         self.counters: dict[str, int] = {}
@@ -183,8 +179,6 @@ class MasterServer:
             return self.protocol.auth_reply(req, "full")
         auto_sign = check_autosign(self.config, mid, req.autosign_grains)
         auto_reject = check_autoreject(self.config, mid)
-        if not auto_sign and not auto_reject:  # a claim token, presented as an autosign grain
-            auto_sign = self.enrollment.admit(mid, req.pub, req.autosign_grains)
         if not auto_sign and not auto_reject:  # a claim token, presented as an autosign grain
             auto_sign = self.enrollment.admit(mid, req.pub, req.autosign_grains)
         decision = self.keystore.decide(mid, req.pub, auto_sign, auto_reject)

@@ -16,12 +16,14 @@ import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 import zmq.asyncio
 
 from edge_minion import keys
 from edge_minion.backoff import Backoff
+from edge_minion.claim_token import CLAIM_GRAIN, SERIAL_GRAIN, read_claim_token, wipe_claim_token
 from edge_minion.config import MinionConfig
 from edge_minion.errors import AuthRejected, ChannelError, MasterKeyMismatch, MinionKeyError
 from edge_minion.inbox import Inbox
@@ -42,8 +44,12 @@ class Minion:
 
     def __init__(self, config: MinionConfig, runner: Runner, grains: GrainsSource,
                  matches: PublishFilter, rng: random.Random | None = None,
-                 table: JobTable | None = None, idempotent: Callable[[str], bool] = lambda fun: False) -> None:
+                 table: JobTable | None = None, idempotent: Callable[[str], bool] = lambda fun: False,
+                 config_path: Path | None = None) -> None:
         self.config = config
+        self._config_path = config_path  # to wipe a used claim_token from it
+        self._claim_presented = False
+        self._claim_done = False
         self._grains = grains
         self._matches = matches
         self._rng = rng or random.Random()
@@ -180,15 +186,26 @@ class Minion:
 
     def _autosign_grains(self) -> dict[str, Any]:
         wanted = self.config.autosign_grains
-        if not wanted:
+        token = None if self._claim_done else read_claim_token(self.config)
+        self._claim_presented = token is not None
+        if not wanted and token is None:
             return {}
         items = self._grains()
-        return {k: items[k] for k in wanted if k in items}
+        grains = {k: items[k] for k in wanted if k in items}
+        if token is not None:
+            grains[CLAIM_GRAIN] = token
+            if SERIAL_GRAIN in items:
+                grains.setdefault(SERIAL_GRAIN, items[SERIAL_GRAIN])
+            log.info("presenting a claim token; if the master refuses it (see its log) the key stays pending")
+        return grains
 
     # ---- one live link ---------------------------------------------------------------------
 
     async def _serve(self, link: MasterLink, backoff: Backoff) -> None:
         accepted = await link.authenticate()
+        if self._claim_presented and not self._claim_done:
+            self._claim_done = True
+            await asyncio.to_thread(wipe_claim_token, self.config, self._config_path)
         if accepted.first_contact:
             keys.pin_master_pub(self.config.pki_dir, accepted.master_pub)
             log.info("trusting master key %s on first use", link.host)
