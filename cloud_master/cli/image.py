@@ -119,7 +119,8 @@ def _bundle(args: argparse.Namespace) -> dict[str, Any]:
     from cloud_master.image.bundle import build_bundle, glibc_for
 
     made = build_bundle(args.output, args.python, args.arch, glibc_for(args.codename), wheel=args.wheel)
-    return {"bundle": str(made.path), **made.as_dict()}
+    return {"bundle": str(made.path), "python": made.python, "arch": made.arch, "edgefleet": made.edgefleet,
+            "wheels": sorted(made.wheels)}
 
 
 def _inspect(args: argparse.Namespace) -> dict[str, Any]:
