@@ -47,7 +47,12 @@ class ScheduleBook:
         self.store = store
         self._tz = tz
         self._lock = threading.Lock()
-        self._config_raw = dict(config_entries or {})
+        config = dict(config_entries or {})
+        switch = config.pop("enabled", True)  # Salt's schedule-wide ``enabled: false``
+        self._config_enabled = switch if isinstance(switch, bool) else True
+        if not isinstance(switch, bool):
+            log.error("minion config: schedule enabled must be true or false, not %r", switch)
+        self._config_raw = config
         self.problems: dict[str, str] = {}
         self._config: dict[str, Entry] = {}
         for name, data in self._config_raw.items():
@@ -95,8 +100,9 @@ class ScheduleBook:
 
     @property
     def enabled(self) -> bool:
+        """The schedule's switch: the last schedule.enable/disable, else the config's ``enabled``."""
         with self._lock:
-            return self._stored.enabled
+            return self._config_enabled if self._stored.enabled is None else self._stored.enabled
 
     def source(self, name: str) -> str:
         return "config" if name in self._config_raw else "store"
@@ -234,7 +240,7 @@ class ScheduleBook:
             status = self._stored_status()
         with self._lock:
             entries = dict(self._entries)
-            enabled = self._stored.enabled
+            enabled = self._config_enabled if self._stored.enabled is None else self._stored.enabled
             problems = dict(self.problems)
         out = {name: {**entry.to_mapping(), "enabled": entry.enabled, "source": self.source(name),
                       **({"status": dict(status[name])} if name in status else {})}

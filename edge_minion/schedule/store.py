@@ -40,7 +40,7 @@ _PERSISTED = tuple(f.name for f in fields(EntryState) if f.name not in ("planned
 
 @dataclass
 class StoredEntries:
-    enabled: bool = True
+    enabled: bool | None = None  # the schedule's switch; None: never set here (the config decides)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     disabled_config: set[str] = field(default_factory=set)
 
@@ -108,7 +108,8 @@ class ScheduleStore:
         if data is None:
             return StoredEntries()
         try:
-            return StoredEntries(bool(data.get("enabled", True)),
+            switch = data.get("enabled")
+            return StoredEntries(None if switch is None else bool(switch),
                                  {str(k): dict(v) for k, v in dict(data.get("entries", {})).items()},
                                  {str(n) for n in data.get("disabled_config", [])})
         except (AttributeError, TypeError, ValueError) as exc:

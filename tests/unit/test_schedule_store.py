@@ -130,3 +130,10 @@ def test_concurrent_processes_do_not_lose_each_others_entries(tmp_path: Path) ->
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path), prefix]) for prefix in ("a", "b", "c")]
     assert [p.wait(60) for p in procs] == [0, 0, 0]
     assert len(open_book(tmp_path).entries()) == 45
+
+
+def test_salt_schedule_wide_enabled_key_in_the_config(tmp_path: Path) -> None:
+    book = open_book(tmp_path, {"enabled": False, **CONFIG})
+    assert book.enabled is False and set(book.entries()) == {"battery"}
+    book.enable()  # a later schedule.enable wins over the config, across restarts
+    assert open_book(tmp_path, {"enabled": False, **CONFIG}).enabled is True
