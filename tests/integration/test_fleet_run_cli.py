@@ -82,7 +82,7 @@ def test_print_job(state: Path) -> None:
 def test_status_shows_each_target(state: Path) -> None:
     status = as_json(state, "jobs.status", JID1)
     assert {m: s["state"] for m, s in status.items()} == {
-        "pi-1": "returned", "pi-2": "returned", "pi-3": "pending-offline"}
+        "pi-1": "returned", "pi-2": "failed", "pi-3": "pending-offline"}  # pi-2 returned success=False
     assert status["pi-3"]["since"] == "2023-11-14T22:13:25+00:00"
 
 
