@@ -29,11 +29,13 @@ Entry syntax (the same keys under ``schedule:`` in the minion config file)::
           above: 0                     # one of equals, not_equals, above, at_least, below,
                                        # at_most (numbers), in (a list), truthy (true/false)
 
-"On external power" reads, for a power module answering ``{"external_power": true, ...}``:
-``condition: {function: power.status, key: external_power, equals: true}``. A
-condition whose function fails, or whose key is missing, skips the run and is
-logged and counted (``condition_errors`` in ``schedule.list``); it never stops
-the schedule. Intervals run on the monotonic boot clock, so wall-clock steps
+"Engine running" is ``condition: {function: obd.query, args: [RPM], key: value, above: 0}``;
+"on external power" (a car's alternator charging) is
+``condition: {function: power.status, key: supply_voltage, above: 13.0}``. A
+condition whose function fails, whose key is missing or whose value cannot be
+compared (``supply_voltage`` is null without an ``obd:`` section) skips the run
+and is logged and counted (``condition_errors`` in ``schedule.list``); it never
+stops the schedule. Intervals run on the monotonic boot clock, so wall-clock steps
 (NTP after a boot with a stale date) do not move them.
 
 Each run's result goes to the master like a job's return, with a jid of its own
