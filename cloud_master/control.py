@@ -47,6 +47,7 @@ class ControlClient:
         self._zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context.instance()
         self._sock = self._zctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.RCVHWM, 0)  # never drop returns of a large job (see server)
         self._sock.connect(control_url(sock_dir))
 
     def send(self, msg: dict[str, Any]) -> None:

@@ -66,6 +66,7 @@ class MasterServer:
         self._auth_pool = ThreadPoolExecutor(1, thread_name_prefix="auth")
         self._accepted_pubs: dict[str, str] = {}
         self._accepted_list: list[str] | None = None
+        self._accepted_stamp = -1
         self.requests = MinionRequests(
             self.grains, self.presence, self._store_return, self._offload,
             lambda: aes_fingerprint(self.protocol.aes.key_string), clock=clock, pending=self._pending_jobs,
@@ -87,7 +88,13 @@ class MasterServer:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     def _accepted(self) -> list[str]:
-        if self._accepted_list is None:
+        """Accepted minion ids, re-read only when the accepted directory changed (fleet-key)."""
+        try:
+            stamp = (self.config.pki_dir / "minions").stat().st_mtime_ns
+        except OSError:
+            stamp = -1
+        if self._accepted_list is None or stamp != self._accepted_stamp:
+            self._accepted_stamp = stamp
             self._accepted_list = sorted(self.keystore.list()["minions"])
         return self._accepted_list
 
@@ -183,7 +190,7 @@ class MasterServer:
             auto_sign = self.enrollment.admit(mid, req.pub, req.autosign_grains)
         decision = self.keystore.decide(mid, req.pub, auto_sign, auto_reject)
         if decision is Decision.ACCEPT:
-            self._invalidate_keys()
+            self._accepted_pubs.pop(mid, None)
             session_key = self.sessions.get_or_create(mid)
             self.presence.authenticated(mid, self._clock())
             log.info("authenticated minion %s", mid)
@@ -302,7 +309,6 @@ class MasterServer:
             ticks += 1
             try:
                 await self._maybe_rotate()
-                self._accepted_list = None
                 if ticks % 5 == 0:
                     expired = await self._offload(self.jobcache.expire, self._clock())
                     if expired:
@@ -339,6 +345,10 @@ class MasterServer:
         with contextlib.suppress(FileNotFoundError):
             control_path(self.config.sock_dir).unlink()
         control.setsockopt(zmq.LINGER, 0)
+        # A CLI waiting on 10,000 returns must get all of them: a ROUTER drops, silently, what
+        # exceeds a peer's high-water mark, so the control pipe has none.
+        control.setsockopt(zmq.SNDHWM, 0)
+        control.setsockopt(zmq.RCVHWM, 0)
         control.bind(control_url(self.config.sock_dir))
         return router, pub, control
 

@@ -70,8 +70,9 @@ class RequestChannel:
         async with self._lock:
             sock = self._socket()
             try:
-                await asyncio.wait_for(sock.send(frame), timeout)
-                reply = await asyncio.wait_for(sock.recv(), timeout)
+                async with asyncio.timeout(timeout):
+                    await sock.send(frame)
+                    reply = await sock.recv()
             except TimeoutError as exc:
                 self._reset()
                 raise RequestTimeout(f"no reply from {self.url} within {timeout:.0f}s") from exc

@@ -8,7 +8,6 @@ Framing: plaintext is ``b"pickle::"`` + optional 32-hex nonce + msgpack(obj).
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -56,13 +55,13 @@ class Crypticle:
         iv = self._entropy(16)
         enc = Cipher(algorithms.AES(self._aes), modes.CBC(iv)).encryptor()
         body = iv + enc.update(data) + enc.finalize()
-        return body + hmac.new(self._hmac, body, hashlib.sha256).digest()
+        return body + hmac.digest(self._hmac, body, "sha256")
 
     def decrypt(self, data: bytes) -> bytes:
         if not isinstance(data, bytes) or len(data) < 16 + 16 + SIG_SIZE or (len(data) - SIG_SIZE) % 16:
             raise AuthenticationFailed("ciphertext has an impossible length")
         body, sig = data[:-SIG_SIZE], data[-SIG_SIZE:]
-        if not hmac.compare_digest(hmac.new(self._hmac, body, hashlib.sha256).digest(), sig):
+        if not hmac.compare_digest(hmac.digest(self._hmac, body, "sha256"), sig):
             raise AuthenticationFailed("HMAC check failed")
         dec = Cipher(algorithms.AES(self._aes), modes.CBC(body[:16])).decryptor()
         plain = dec.update(body[16:]) + dec.finalize()

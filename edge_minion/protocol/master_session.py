@@ -64,6 +64,7 @@ class MasterProtocol:
         # X9.31 is deterministic: a minion's tok never changes while its key does not, so a
         # tok verified once for (id, pub) is compared byte for byte afterwards.
         self._verified_toks: dict[str, tuple[str, bytes]] = {}
+        self._crypticles: dict[str, Crypticle] = {}
 
     # ---- keys ------------------------------------------------------------------------------
 
@@ -171,9 +172,17 @@ class MasterProtocol:
         raw = payload.dumps(reply)
         return payload.dumps({"enc": "clear", "load": raw, "sig": rsa.sign(self._key, raw, req.sig_algo)})
 
+    def _session_crypticle(self, session_key: str) -> Crypticle:
+        crypticle = self._crypticles.get(session_key)
+        if crypticle is None:
+            if len(self._crypticles) > 200_000:
+                self._crypticles.clear()
+            crypticle = self._crypticles[session_key] = Crypticle(session_key, self._entropy)
+        return crypticle
+
     def open_request(self, env: AesEnvelope, session_key: str, minion_pub: str) -> AesRequest:
         """Decrypt with the minion's session key and check its ``tok`` against its accepted key."""
-        inner = Crypticle(session_key).loads(env.load, check_serial=False)
+        inner = self._session_crypticle(session_key).loads(env.load, check_serial=False)
         if not isinstance(inner, dict):
             raise MalformedMessage("request load is not a mapping")
         if inner.get("id") != env.minion_id:
@@ -192,7 +201,7 @@ class MasterProtocol:
 
     def aes_reply(self, req: AesRequest, obj: Any, session_key: str) -> bytes:
         """Encrypt ``obj`` for ``req``'s minion, bound to its nonce."""
-        return payload.dumps(Crypticle(session_key, self._entropy).dumps(obj, nonce=req.nonce))
+        return payload.dumps(self._session_crypticle(session_key).dumps(obj, nonce=req.nonce))
 
     def private_reply(self, req: AesRequest, obj: Any, minion_pub: str) -> bytes:
         """Salt's ``send_private`` shape (pillar): a one-shot key, signed data, nonce inside."""

@@ -73,6 +73,7 @@ class MinionSession:
         self._pending: tuple[str, str] | None = None  # (nonce, token) of the auth in flight
         self.aes: Crypticle | None = None
         self.session: Crypticle | None = None
+        self._master_key: tuple[str, Any] | None = None  # (pem, parsed key), parsed once
 
     @property
     def authenticated(self) -> bool:
@@ -242,7 +243,9 @@ class MinionSession:
         if not isinstance(msg, dict) or msg.get("enc") != "aes" or not isinstance(msg.get("load"), bytes):
             raise MalformedMessage("publish is not an aes envelope")
         if "sig" in msg and self.master_pub is not None:
-            rsa.verify(rsa.load_public(self.master_pub), msg["load"], msg["sig"], msg.get("sig_algo", self.sig_algo))
+            if self._master_key is None or self._master_key[0] != self.master_pub:
+                self._master_key = (self.master_pub, rsa.load_public(self.master_pub))
+            rsa.verify(self._master_key[1], msg["load"], msg["sig"], msg.get("sig_algo", self.sig_algo))
         load = self.aes.loads(msg["load"])
         if not isinstance(load, dict):
             raise MalformedMessage("publish load is not a mapping")
