@@ -73,7 +73,7 @@ class Publisher:
             # Minions know no nodegroups: publish the expansion, as Salt's client does.
             from edge_minion.targeting import resolve_nodegroups
 
-            tgt, tgt_type = resolve_nodegroups(tgt, tgt_type, self.nodegroups)
+            tgt, tgt_type = resolve_nodegroups(str(tgt), tgt_type, self.nodegroups)
         now = self._clock()
         up, down = self.presence.split(matched, now)
         jid = self.new_jid()

@@ -67,9 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.function:
         _err("no function given (fleet TARGET FUNCTION [ARG ...])")
         return EXIT_USAGE
-    from device_modules.args import parse_cli_args
-
     from cloud_master.control import ControlClient
+    from device_modules.args import parse_cli_args
 
     try:
         client = ControlClient(config.sock_dir)
