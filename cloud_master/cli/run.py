@@ -189,7 +189,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if cache is not None:
             cache.close()
-    print(format_data(result, args.out))
+    if args.out == "nested":
+        from edge_minion.output import format_output
+
+        print(format_output(result, "nested"))
+    else:
+        print(format_data(result, args.out))
     return 0
 
 

@@ -88,7 +88,8 @@ def test_status_shows_each_target(state: Path) -> None:
 
 def test_nested_and_yaml_output(state: Path) -> None:
     nested = fleet_run(state, "jobs.lookup_jid", JID1)
-    assert nested.returncode == 0 and "pi-1: true" in nested.stdout
+    # Salt's nested outputter: the id on its own line, the value indented below it.
+    assert nested.returncode == 0 and "pi-1:\n    True" in nested.stdout, nested.stdout
     assert yaml.safe_load(fleet_run(state, "jobs.list_jobs", "--out", "yaml").stdout)[JID2]["User"] == "ops"
 
 
