@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cloud_master.errors import ConfigError
 
 __all__ = ["MasterConfig", "default_state_dir", "load_master_config", "read_config_file"]
@@ -128,7 +126,12 @@ def _to_bool(value: Any) -> bool:
 
 def _to_nodegroups(value: Any) -> dict[str, str | list[str]]:
     if isinstance(value, str):  # from the environment: JSON (a YAML subset) or YAML
-        value = yaml.safe_load(value) if value.strip() else {}
+        import yaml  # only here and in read_config_file: keeps `fleet` quick to start
+
+        try:
+            value = yaml.safe_load(value) if value.strip() else {}
+        except yaml.YAMLError as exc:
+            raise ValueError(str(exc)) from exc
     if not isinstance(value, Mapping):
         raise ValueError(f"expected a mapping of name to target, got {type(value).__name__}")
     groups: dict[str, str | list[str]] = {}
@@ -168,7 +171,7 @@ def _coerce(key: str, value: Any) -> Any:
                 raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
             return level
         return str(value)
-    except (TypeError, ValueError, yaml.YAMLError) as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"option {key!r}: {exc}") from exc
 
 
@@ -190,6 +193,8 @@ def _validate(config: MasterConfig) -> None:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a YAML config file; an empty file is an empty config."""
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
