@@ -235,11 +235,11 @@ def status(ctx: DeviceContext) -> dict[str, Any]:
 
 
 def available(ctx: DeviceContext) -> Availability:
-    """The configured interface, or the virtual bus (with the reason)."""
-    try:
-        import can  # noqa: F401
-    except ImportError as exc:
-        return Availability.no(f"python-can is not installed ({exc})")
+    """The configured interface, or the virtual bus (with the reason); python-can is imported at the first call."""
+    import importlib.util
+
+    if importlib.util.find_spec("can") is None:
+        return Availability.no("python-can is not installed")
     from device_modules.can.linux import missing_interface
 
     try:
@@ -249,7 +249,7 @@ def available(ctx: DeviceContext) -> Availability:
     mode, reason = _choose(ctx, config)
     if mode == "real" and (why := missing_interface(config, module_root(ctx, "can"))) and config.interface != "virtual":
         return Availability.no(why)
-    return Availability(True, reason, _backend(ctx).name)
+    return Availability(True, reason, "sim" if mode == "sim" else "linux")
 
 
 MODULE = ModuleSpec(

@@ -219,12 +219,18 @@ def pins(ctx: DeviceContext) -> dict[str, dict[str, Any]]:
 
 
 def available(ctx: DeviceContext) -> Availability:
-    """Real pins on a Pi, the mock factory elsewhere (with the reason)."""
-    try:
-        import gpiozero  # noqa: F401
-    except ImportError as exc:
-        return Availability.no(f"gpiozero is not installed ({exc})")
+    """Real pins on a Pi, the mock factory elsewhere (with the reason).
+
+    The simulator is not built here: importing gpiozero costs memory a minion
+    that never touches a pin should not pay, so it happens at the first call.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("gpiozero") is None:
+        return Availability.no("gpiozero is not installed")
     choice = choose(ctx, "gpio", SIMULATOR)
+    if choice.mode == "sim":
+        return Availability(True, choice.reason, "sim")
     try:
         backend = _backend(ctx)
     except ModuleUnavailable as exc:
