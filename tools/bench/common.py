@@ -28,10 +28,22 @@ def rss_mib(pid: int, children: bool = False) -> float:
         return float("nan")
 
 
-def cpu_seconds(pid: int) -> float:
+def pss_mib(pid: int, children: bool = False) -> float:
+    """Proportional set size: shared pages split between the processes sharing them."""
     try:
-        t = psutil.Process(pid).cpu_times()
-        return float(t.user + t.system)
+        proc = psutil.Process(pid)
+        procs = [proc, *(proc.children(recursive=True) if children else [])]
+        return sum(float(getattr(p.memory_full_info(), "pss", float("nan"))) for p in procs) / 2**20
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return float("nan")
+
+
+def cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of ``pid`` (and, with ``children``, of its live descendants)."""
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *(proc.children(recursive=True) if children else [])]
+        return float(sum(t.user + t.system for t in (p.cpu_times() for p in procs)))
     except psutil.NoSuchProcess:
         return float("nan")
 
