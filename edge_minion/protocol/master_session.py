@@ -98,6 +98,8 @@ class MasterProtocol:
             return self._parse_auth(msg, version)
         if enc == "aes":
             mid, load = msg.get("id"), msg.get("load")
+            if isinstance(load, str):  # ciphertext that happened to be valid UTF-8 (Salt's decoding rule)
+                load = load.encode()
             if not valid_id(mid) or not isinstance(load, bytes):
                 raise MalformedMessage("aes request lacks a valid id or load")
             assert isinstance(mid, str)

@@ -166,7 +166,7 @@ def test_tampered_publish_fails_hmac(master: MasterProtocol, minion: MinionSessi
         (payload.dumps({"enc": "clear", "version": 3, "load": {"cmd": "_auth", "id": "../x", "pub": "k",
                                                                  "nonce": "n"}}), MalformedMessage),
         (payload.dumps({"enc": "rot13", "version": 3}), MalformedMessage),
-        (payload.dumps({"enc": "aes", "version": 3, "id": "a", "load": "not-bytes"}), MalformedMessage),
+        (payload.dumps({"enc": "aes", "version": 3, "id": "a", "load": 17}), MalformedMessage),
         (payload.dumps({"enc": "clear", "version": 3, "load": {"cmd": "_auth", "id": "a", "pub": "nokey",
                                                                  "nonce": "n"}}), MalformedMessage),
     ],
