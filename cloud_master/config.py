@@ -208,6 +208,24 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+SYSTEM_CONFIG = Path("/etc/edgefleet/master.yaml")
+
+
+def find_config_file(overrides: Mapping[str, Any], environ: Mapping[str, str]) -> Path | None:
+    """The config file used when ``-c`` is not given, so the master and its CLIs agree.
+
+    ``$EDGEFLEET_CONFIG``, else ``<state dir>/master.yaml``, else ``/etc/edgefleet/master.yaml``,
+    the first that exists.
+    """
+    if environ.get("EDGEFLEET_CONFIG"):
+        return Path(environ["EDGEFLEET_CONFIG"])
+    state = overrides.get("state_dir") or environ.get(ENV_PREFIX + "STATE_DIR") or default_state_dir(environ)
+    for candidate in (Path(state).expanduser() / "master.yaml", SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_master_config(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -224,6 +242,8 @@ def load_master_config(
     """
     env = os.environ if environ is None else environ
     merged: dict[str, Any] = {}
+    if path is None:
+        path = find_config_file(overrides or {}, env)
     if path is not None:
         for key, value in read_config_file(Path(path)).items():
             if key not in _FIELDS:
