@@ -79,6 +79,9 @@ class MinionRequests:
 
     async def _pending_jobs(self, req: AesRequest) -> Reply:
         """edgefleet minions ask after each sign-in for jobs held while they were away."""
+        # Only edgefleet minions ask this, and they heartbeat: judge presence by heartbeats from
+        # now on, or one that dies before its first heartbeat would count as connected forever.
+        self.presence.seen(req.minion_id, self._clock(), heartbeat=True)
         if self._pending is None:
             return ("aes", [])
         return ("aes", await self._pending(req.minion_id))
