@@ -17,6 +17,7 @@ from typing import Any
 
 import zmq
 import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
 
 from edge_minion.channel import RequestChannel, tcp_url, tune_socket
 from edge_minion.errors import AuthRejected, ChannelError, MasterKeyMismatch
@@ -28,6 +29,7 @@ from edge_minion.protocol.minion_session import BadLoad, MasterKeyChanged, Minio
 log = logging.getLogger(__name__)
 
 PublishHandler = Callable[[dict[str, Any]], Awaitable[None]]
+Resubscribed = Callable[[], Awaitable[None]]
 
 
 class MasterLink:
@@ -110,8 +112,13 @@ class MasterLink:
 
     # ---- the publish stream ----------------------------------------------------------------
 
-    async def listen(self, on_publish: PublishHandler) -> None:
-        """Receive publishes until cancelled; decrypt failures trigger a delayed re-auth."""
+    async def listen(self, on_publish: PublishHandler, on_resubscribed: Resubscribed | None = None) -> None:
+        """Receive publishes until cancelled; decrypt failures trigger a delayed re-auth.
+
+        ``on_resubscribed`` is awaited each time the publish stream reconnects after its
+        first connection: publishes sent while it was down are gone, even when the link
+        dropped for less than a heartbeat and the request socket never noticed.
+        """
         assert self.accepted is not None
         port = self.publish_port or self.accepted.publish_port
         sub = self._zctx.socket(zmq.SUB)
@@ -119,15 +126,41 @@ class MasterLink:
         sub.setsockopt(zmq.RECONNECT_IVL, 1000)
         sub.setsockopt(zmq.RECONNECT_IVL_MAX, 10000)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
+        tasks = [asyncio.ensure_future(self._receive(sub, on_publish))]
+        if on_resubscribed is not None:
+            monitor = sub.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            tasks.append(asyncio.ensure_future(self._watch_reconnects(monitor, on_resubscribed)))
         sub.connect(tcp_url(self.host, port))
         try:
-            while True:
-                frames = await sub.recv_multipart()
-                load = await self._open_publish(frames)
-                if load is not None:
-                    await on_publish(load)
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if on_resubscribed is not None:
+                sub.disable_monitor()
+                monitor.close(linger=0)
             sub.close(linger=0)
+
+    async def _receive(self, sub: zmq.asyncio.Socket, on_publish: PublishHandler) -> None:
+        while True:
+            frames = await sub.recv_multipart()
+            load = await self._open_publish(frames)
+            if load is not None:
+                await on_publish(load)
+
+    async def _watch_reconnects(self, monitor: zmq.asyncio.Socket, on_resubscribed: Resubscribed) -> None:
+        connections = 0
+        while True:
+            parse_monitor_message(await monitor.recv_multipart())
+            connections += 1
+            if connections > 1:
+                self._count("resubscribed")
+                log.info("publish stream reconnected; asking the master for jobs sent meanwhile")
+                await asyncio.sleep(0.05)  # let the subscription reach the master first
+                await on_resubscribed()
 
     async def _open_publish(self, frames: list[bytes]) -> dict[str, Any] | None:
         for attempt in (1, 2):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import random
@@ -211,15 +212,13 @@ class Minion:
             log.info("trusting master key %s on first use", link.host)
         backoff.reset()
         log.info("authenticated with master %s", link.host)
-        listener = asyncio.ensure_future(link.listen(self._on_publish))
+        fetch_held = functools.partial(self._fetch_held, link)
+        listener = asyncio.ensure_future(link.listen(self._on_publish, fetch_held if accepted.edgefleet else None))
         await asyncio.sleep(0.05)  # let the SUB socket connect before announcing ourselves
         await self._send_grains(link)
         await link.request(self._start_event())
         if accepted.edgefleet:
-            held = await link.request({"cmd": "_edgefleet_pending"})
-            for load in held if isinstance(held, list) else []:
-                if isinstance(load, dict):
-                    await self._on_publish(load)
+            await fetch_held()
         self.ready.set()
         log.info("minion ready")
         self._outbox_ready.set()
@@ -233,6 +232,13 @@ class Minion:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _fetch_held(self, link: MasterLink) -> None:
+        """Jobs the master holds for us (sent while we were away); the inbox drops ones seen before."""
+        held = await link.request({"cmd": "_edgefleet_pending"})
+        for load in held if isinstance(held, list) else []:
+            if isinstance(load, dict):
+                await self._on_publish(load)
 
     def _start_event(self) -> dict[str, Any]:
         stamp = time.strftime("%a %b %d %H:%M:%S %Y")
