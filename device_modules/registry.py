@@ -108,6 +108,7 @@ def _fits(value: Any, allowed: frozenset[type]) -> bool:
 class _Loaded:
     availability: Availability
     functions: Mapping[str, Callable[..., Any]]
+    idempotent: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class Registry:
         if not availability.ok:
             log.info("device module %s is unavailable: %s", name, availability.reason)
             return _Loaded(availability, {})
-        return _Loaded(availability, dict(spec.functions))
+        return _Loaded(availability, dict(spec.functions), frozenset(spec.idempotent))
 
     def _all(self) -> dict[str, _Loaded]:
         for name in list(self._sources):
@@ -220,6 +221,12 @@ class Registry:
         return {fun: inspect.getdoc(self.get(fun)) or "" for fun in self.list_functions(pattern)}
 
     # ---- calling ------------------------------------------------------------------------
+
+    def is_idempotent(self, fun: str) -> bool:
+        """Whether ``fun`` is declared safe to run again after a power cut interrupted it."""
+        mod, dot, name = fun.partition(".")
+        loaded = self._module(mod) if dot and name else None
+        return loaded is not None and name in loaded.idempotent
 
     def get(self, fun: str) -> Callable[..., Any]:
         """The function ``fun`` (``mod.fun``) itself; it takes ``ctx`` first.

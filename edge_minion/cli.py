@@ -74,7 +74,8 @@ async def _run(config: object, config_path: Path | None = None) -> None:
     def matches(load: dict[str, object], grains: dict[str, object]) -> bool:
         return bool(match_publish(load, config.id, grains))
 
-    minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table, config_path=config_path)
+    minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table,
+                    idempotent=runtime.registry.is_idempotent, config_path=config_path)
     holder.append(minion)
     runtime.context.extra["scheduler"] = minion.scheduler  # schedule.* acts on the live scheduler
     logging.getLogger("edge_minion").info("minion %s starting (master %s)", config.id, ",".join(config.master))

@@ -187,7 +187,7 @@ def test_offline_minion_gets_held_jobs_and_expired_ones_never_run(master: Master
 
 def test_minion_killed_mid_job_reports_it_interrupted_and_does_not_rerun(master: Master, fleet: Any) -> None:
     minion, _ = fleet("car-kill", proxied=False)
-    jid = _publish(master, "car-kill", "test.sleep", [30])["jid"]
+    jid = _publish(master, "car-kill", "cmd.run", ["sleep 30"])["jid"]  # cmd.run is not idempotent
     minion.wait_log(f"running job {jid}")
     time.sleep(0.5)
     minion.stop(signal.SIGKILL)
@@ -197,7 +197,7 @@ def test_minion_killed_mid_job_reports_it_interrupted_and_does_not_rerun(master:
     minion.wait_log("minion ready", count=2)
     time.sleep(1)
     log = minion.log_text()
-    assert f"job {jid} (test.sleep) was interrupted; reporting it" in log
+    assert f"job {jid} (cmd.run) was interrupted; reporting it" in log
     assert log.count(f"running job {jid}") == 1 and f"resuming job {jid}" not in log
     assert _duplicates(master, jid) == 0
 
@@ -229,3 +229,15 @@ def test_job_published_during_a_short_cut_still_arrives(master: Master, fleet: A
     jid = _publish(master, "car-blip", "test.ping", [])["jid"]
     _wait("the job to run", lambda: f"running job {jid}" in minion.log_text(), 6 * HEARTBEAT)
     _wait("its return", lambda: _state(master, jid, "car-blip") == "returned", 10)
+
+
+def test_idempotent_job_killed_mid_run_runs_again_after_restart(master: Master, fleet: Any) -> None:
+    minion, _ = fleet("car-idem", proxied=False)
+    jid = _publish(master, "car-idem", "test.sleep", [3])["jid"]  # test.sleep is declared idempotent
+    minion.wait_log(f"running job {jid}")
+    minion.stop(signal.SIGKILL)
+    minion.start()
+    _wait("the re-run's return", lambda: _state(master, jid, "car-idem") == "returned", 60)
+    assert _run_json(master, "jobs.lookup_jid", jid) == {"car-idem": True}
+    assert f"resuming job {jid} (test.sleep) left running" in minion.log_text()
+    assert _duplicates(master, jid) == 0
