@@ -14,7 +14,7 @@ from typing import Any
 
 from tools.bench.common import fmt
 
-__all__ = ["REAL_FIGURES", "TARGETS_TEXT", "plot", "ratio", "render", "targets", "write"]
+__all__ = ["METHOD", "REAL_FIGURES", "TARGETS_TEXT", "plot", "ratio", "render", "targets", "write"]
 
 Row = dict[str, Any]
 
@@ -39,6 +39,24 @@ TARGETS_TEXT = (
     "edge-minion idle RSS at most 35 MB",
     "10,000 simulated minions all answered within 2 s of the publish",
     "200 real minions answering again within 15 s of a master restart",
+)
+
+
+METHOD = (
+    "CLI times: wall clock from spawning `fleet --out json '*' test.ping` (or `salt -c DIR '*' test.ping --out json`, "
+    "without `--static`, as users run it) to its exit; median of the repeats.",
+    "Publish to last return: ours from the job's `created` to the newest `received` in the master's job cache; "
+    "Salt from the jid's timestamp to the newest `return.p` mtime in the master's local job cache.",
+    "Master CPU per call: CPU seconds of the master and its children during the timed calls, divided by the calls. "
+    "Master RSS sums the master's processes (Salt's master runs about 15; shared pages count more than once).",
+    "Minion RSS and PSS: each minion process, median over the fleet; \"after 100 jobs\" follows 100 `test.ping` "
+    "publishes to `*` sent without waiting (ours through the control socket, Salt through `LocalClient.cmd_async`).",
+    "Start to ready: one minion restarted three times with the fleet idle, from spawn to its ready log line.",
+    "Restart: SIGKILL to the master's process group, then a start on the same state and ports; time from the kill "
+    "until one `'*' test.ping -t 3` round gets every answer (gather-job timeout 2 s on both sides). Includes the "
+    "master's own start-up and the CLI round.",
+    "Salt: salt-master with stock `worker_threads: 5`; single-process salt-minions (`multiprocessing: False`, "
+    "`--disable-keepalive`) with keys preseeded, launched ten at a time, each batch waited for.",
 )
 
 
@@ -176,6 +194,7 @@ def render(results: dict[str, Any], png_name: str = "latency.png") -> str:
                   "Each simulated minion has its own RSA key and ZeroMQ sockets and speaks the real protocol "
                   "through `MinionSession`; `test.ping` published to `*` through the master's control socket.", ""]
         lines += _sim_table(results["sim"])
+    lines += ["", "## How the figures are taken", ""] + [f"- {m}" for m in METHOD]
     lines += ["", "## Latency against fleet size", "", f"![latency against fleet size]({png_name})", ""]
     return "\n".join(lines)
 
