@@ -25,6 +25,7 @@ from edge_minion.protocol.errors import AuthenticationFailed, RemoteProtocolErro
 from edge_minion.protocol.messages import AuthAccepted, AuthFull, AuthPending
 from edge_minion.protocol.messages import AuthRejected as Rejected
 from edge_minion.protocol.minion_session import BadLoad, MasterKeyChanged, MinionSession
+from edge_minion.tasks import until_first_failure
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,8 @@ class MasterLink:
             tasks.append(asyncio.ensure_future(self._watch_reconnects(monitor, on_resubscribed)))
         sub.connect(tcp_url(self.host, port))
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
+            await until_first_failure(tasks)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             if on_resubscribed is not None:
                 sub.disable_monitor()
                 monitor.close(linger=0)

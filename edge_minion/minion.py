@@ -33,6 +33,7 @@ from edge_minion.link import MasterLink
 from edge_minion.outbox import Outbox
 from edge_minion.protocol.minion_session import MinionSession
 from edge_minion.schedule import Scheduler, finish_return, open_book, runner_call
+from edge_minion.tasks import until_first_failure
 
 log = logging.getLogger(__name__)
 
@@ -224,14 +225,7 @@ class Minion:
         self._outbox_ready.set()
         tasks = [listener, asyncio.ensure_future(self._heartbeat(link)),
                  asyncio.ensure_future(self._send_outbox(link)), asyncio.ensure_future(self._grains_loop(link))]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await until_first_failure(tasks)
 
     async def _fetch_held(self, link: MasterLink) -> None:
         """Jobs the master holds for us (sent while we were away); the inbox drops ones seen before."""
