@@ -58,6 +58,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quiet-wait", type=float, default=120)
     p.add_argument("--out", type=Path, default=HERE, help="where RESULTS.md, latency.png, results.json go")
     p.add_argument("--report-only", action="store_true", help="re-render the report from <out>/results.json")
+    p.add_argument("--append", action="store_true",
+                   help="add to <out>/results.json (replacing rows of the same fleet sizes) instead of starting afresh")
     args = p.parse_args(argv)
     if args.quick:
         args.minions, args.sim, args.repeat = [10], [1000], 2
@@ -134,6 +136,29 @@ def _print_pair(ours: dict[str, Any], salt: dict[str, Any]) -> None:
         print(f"   {label}: {fmt(a, digits)} / {fmt(b, digits)} ({fmt(r, 3)})", flush=True)
 
 
+def _merge_base(old: dict[str, Any], meta: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """Earlier results minus the rows this run re-measures; commands and dates of both runs kept."""
+    salt_sizes = set() if args.skip_salt else set(args.salt_minions)
+    sim_sizes = set() if args.skip_sim else set(args.sim)
+    meta = {**meta, "command": f"{old['meta'].get('command')} ; then {meta['command']}",
+            "date": f"{old['meta'].get('date')} to {meta['date']}"}
+    notes = [n for n in old.get("notes", []) if not n.startswith("1-minute load")]
+    return {"meta": meta, "notes": notes,
+            "ours": [r for r in old.get("ours", []) if r["n"] not in set(args.minions)],
+            "salt": [r for r in old.get("salt", []) if r["n"] not in salt_sizes],
+            "sim": [r for r in old.get("sim", []) if r["m"] not in sim_sizes]}
+
+
+def _section(what: str, notes: list[str], fn: Any, *a: Any, **kw: Any) -> dict[str, Any] | None:
+    """Run one measurement; a failure is printed and noted, and the other sections still run."""
+    try:
+        return dict(fn(*a, **kw))
+    except Exception as exc:  # noqa: BLE001 - a benchmark keeps going and says what failed
+        print(f"!! {what} failed: {exc!r}", flush=True)
+        notes.append(f"{what} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        return None
+
+
 def _quiet_log(line: str) -> None:
     print("   " + line, flush=True)
 
@@ -146,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.write(json.loads(store.read_text()), args.out)
         return 0
     results: dict[str, Any] = {"meta": machine_facts(argv), "ours": [], "salt": [], "sim": [], "notes": []}
+    if args.append and store.exists():
+        results = _merge_base(json.loads(store.read_text()), results["meta"], args)
     notes: list[str] = results["notes"]
     if not args.skip_salt and max(args.minions, default=0) > max(args.salt_minions, default=0):
         print(f"note: {SALT_CAP_REASON}", flush=True)
@@ -164,16 +191,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if n in args.minions:
             load = wait_quiet(args.quiet_load, args.quiet_wait, f"edgefleet N = {n}")
             print(f"== edgefleet, {n} real edge-minions", flush=True)
-            pair["ours"] = ours.run(n, args.repeat, log=_quiet_log)
-            pair["ours"]["load"] = load
-            results["ours"].append(pair["ours"])
+            row = _section(f"edgefleet N = {n}", notes, ours.run, n, args.repeat, log=_quiet_log)
+            if row is not None:
+                pair["ours"] = {**row, "load": load}
+                results["ours"].append(pair["ours"])
             save()
         if not args.skip_salt and n in args.salt_minions:
             load = wait_quiet(args.quiet_load, args.quiet_wait, f"Salt N = {n}")
             print(f"== Salt, {n} real salt-minions", flush=True)
-            pair["salt"] = salt.run(n, args.repeat, log=_quiet_log)
-            pair["salt"]["load"] = load
-            results["salt"].append(pair["salt"])
+            row = _section(f"Salt N = {n}", notes, salt.run, n, args.repeat, log=_quiet_log)
+            if row is not None:
+                pair["salt"] = {**row, "load": load}
+                results["salt"].append(pair["salt"])
             save()
         if len(pair) == 2:
             _print_pair(pair["ours"], pair["salt"])
@@ -184,11 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for m in args.sim:
             load = wait_quiet(args.quiet_load, args.quiet_wait, f"simulated M = {m}")
             print(f"== simulated fleet, {m} minions in {args.sim_processes} processes", flush=True)
-            row = simulated.run(m, processes=args.sim_processes, repeat=args.repeat, log=_quiet_log)
-            row["load"] = load
-            results["sim"].append(row)
+            sim_row = _section(f"simulated M = {m}", notes, simulated.run, m, processes=args.sim_processes,
+                               repeat=args.repeat, log=_quiet_log)
+            if sim_row is not None:
+                results["sim"].append({**sim_row, "load": load})
             save()
 
+    for section, size in (("ours", "n"), ("salt", "n"), ("sim", "m")):
+        results[section].sort(key=lambda r, size=size: int(r[size]))
     loads = [f"{section} {r.get('n', r.get('m'))}: {r['load']:.2f}" for section in ("ours", "salt", "sim")
              for r in results[section] if "load" in r]
     if loads:

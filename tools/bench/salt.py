@@ -63,17 +63,24 @@ def _returns(out: str) -> dict[str, Any]:
 def _publish_to_last_return(master: SaltMaster) -> float:
     """From the newest job's jid (its publish time) to the newest return.p in the local job cache."""
     jobs = Path(master.config["cachedir"]) / "jobs"
-    jid_files = list(jobs.glob("*/*/jid"))
-    if not jid_files:
+    newest: tuple[float, str, Path] | None = None
+    for path in jobs.glob("*/*/jid"):
+        try:
+            jid = path.read_text().strip()
+            mtime = path.stat().st_mtime
+        except OSError:
+            continue
+        if len(jid) >= 20 and jid[:20].isdigit() and (newest is None or mtime > newest[0]):
+            newest = (mtime, jid, path.parent)
+    if newest is None:
         return float("nan")
-    newest = max(jid_files, key=lambda p: p.stat().st_mtime)
-    returns = list(newest.parent.glob("*/return.p"))
+    _, jid, job_dir = newest
+    returns = [p.stat().st_mtime for p in job_dir.glob("*/return.p")]
     if not returns:
         return float("nan")
-    jid = newest.read_text().strip()
     # jids are local time, microseconds: YYYYmmddHHMMSSffffff
     published = time.mktime(time.strptime(jid[:14], "%Y%m%d%H%M%S")) + int(jid[14:20]) / 1e6
-    return max(p.stat().st_mtime for p in returns) - published
+    return max(returns) - published
 
 
 def _ping_until_all(master: SaltMaster, n: int, since: float, limit: float) -> tuple[float, int]:
