@@ -10,7 +10,6 @@ at start with the name of the source and, when there is one, a close match.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -108,6 +107,8 @@ def _unknown(key: str, source: str) -> ConfigError:
     if key in _SALT_HINTS:
         msg += f": {_SALT_HINTS[key]}"
     else:
+        import difflib  # only on this error path: keeps CLI start-up short
+
         close = difflib.get_close_matches(key, _FIELDS, n=1)
         if close:
             msg += f" (did you mean {close[0]!r}?)"
