@@ -17,6 +17,11 @@ import zmq
 
 log = logging.getLogger(__name__)
 
+# Plain ints: pyzmq's enum flags cost a Python-level operator call on every use.
+_NOBLOCK = int(zmq.NOBLOCK)
+_POLLIN = int(zmq.POLLIN)
+_EVENTS = int(zmq.EVENTS)
+
 
 class RequestPort:
     def __init__(self, sock: zmq.Socket[bytes], on_request: Callable[[list[bytes]], None],
@@ -39,9 +44,9 @@ class RequestPort:
         handled = 0
         while handled < self._burst:
             try:
-                if not int(self.sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                if not int(self.sock.getsockopt(_EVENTS)) & _POLLIN:
                     return
-                frames = self.sock.recv_multipart(zmq.NOBLOCK)
+                frames = self.sock.recv_multipart(_NOBLOCK)
             except zmq.Again:
                 return
             except zmq.ZMQError as exc:
@@ -61,7 +66,7 @@ class RequestPort:
 
     def send(self, frames: list[bytes]) -> None:
         try:
-            self.sock.send_multipart(frames, zmq.NOBLOCK)
+            self.sock.send_multipart(frames, _NOBLOCK)
         except zmq.ZMQError as exc:  # peer gone or HWM reached: the minion will retry
             log.debug("reply dropped: %s", exc)
         self._schedule_check()

@@ -46,6 +46,7 @@ class Crypticle:
         self.key_string = key_string
         self._aes = raw[:AES_KEY_SIZE]
         self._hmac = raw[AES_KEY_SIZE:]
+        self._algorithm = algorithms.AES(self._aes)  # built once: constructing it costs more than a small message
         self._entropy = entropy
         self.last_serial = 0
 
@@ -53,7 +54,7 @@ class Crypticle:
         pad = 16 - len(data) % 16
         data = data + bytes([pad]) * pad
         iv = self._entropy(16)
-        enc = Cipher(algorithms.AES(self._aes), modes.CBC(iv)).encryptor()
+        enc = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
         body = iv + enc.update(data) + enc.finalize()
         return body + hmac.digest(self._hmac, body, "sha256")
 
@@ -63,7 +64,7 @@ class Crypticle:
         body, sig = data[:-SIG_SIZE], data[-SIG_SIZE:]
         if not hmac.compare_digest(hmac.digest(self._hmac, body, "sha256"), sig):
             raise AuthenticationFailed("HMAC check failed")
-        dec = Cipher(algorithms.AES(self._aes), modes.CBC(body[:16])).decryptor()
+        dec = Cipher(self._algorithm, modes.CBC(body[:16])).decryptor()
         plain = dec.update(body[16:]) + dec.finalize()
         pad = plain[-1]
         if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
