@@ -1,7 +1,8 @@
 """The master process: an asyncio + pyzmq shell around the protocol core.
 
-Sockets: ROUTER on ``ret_port`` (requests from minions), PUB on
-``publish_port`` (jobs), ROUTER on ``sock_dir/control.ipc`` (the CLIs).
+Sockets: ROUTER on ``ret_port`` (requests from minions), ROUTER on
+``sock_dir/control.ipc`` (the CLIs), and a PUSH to the publish daemon, a child
+process that owns the PUB socket on ``publish_port`` (publish_daemon.py says why).
 Authentication (RSA work and key-file I/O) runs on its own thread so it never
 stalls returns; SQLite writes run on a writer thread.
 """
@@ -30,6 +31,12 @@ from cloud_master.jobcache import JobCache
 from cloud_master.keystore import Decision, KeyStore
 from cloud_master.minion_requests import MinionRequests, aes_fingerprint
 from cloud_master.presence import Presence
+from cloud_master.publish_daemon import (
+    PublishDaemon,
+    PublishDaemonError,
+    publish_ipc,
+    raise_open_files_limit,
+)
 from cloud_master.publisher import Publisher
 from cloud_master.request_port import RequestPort
 from cloud_master.return_batch import ReturnBatcher
@@ -77,6 +84,7 @@ class MasterServer:
                                           self.jobcache, self.publisher.new_jid, config.job_ttl, clock)
         self.counters: dict[str, int] = {}
         self._pub: zmq.Socket[bytes] | None = None
+        self._publish_daemon: PublishDaemon | None = None
         self._control: RequestPort | None = None
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -286,7 +294,7 @@ class MasterServer:
         assert self._pub is not None
         self._pub.send(self.protocol.publish(job.load))
         return {"event": "published", "jid": job.jid, "minions": job.minions,
-                "offline": job.offline, "unknown": job.unknown}
+                "offline": job.offline, "unknown": job.unknown, "published_at": time.time()}
 
     # ---- maintenance -----------------------------------------------------------------------
 
@@ -309,6 +317,10 @@ class MasterServer:
             ticks += 1
             try:
                 await self._maybe_rotate()
+                daemon = self._publish_daemon
+                if daemon is not None and not daemon.alive():
+                    log.error("the publish daemon exited; restarting it (publishes are queued meanwhile)")
+                    await asyncio.to_thread(daemon.start)
                 if ticks % 5 == 0:
                     expired = await self._offload(self.jobcache.expire, self._clock())
                     if expired:
@@ -325,23 +337,33 @@ class MasterServer:
         iface = self.config.interface
         host = f"[{iface}]" if ":" in iface else iface
         router = zctx.socket(zmq.ROUTER)
-        pub = zctx.socket(zmq.PUB)
+        pub = zctx.socket(zmq.PUSH)  # to the publish daemon, which owns the PUB socket
         control = zctx.socket(zmq.ROUTER)
-        for sock in (router, pub):
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.IPV6, 1 if ":" in iface else 0)
-            sock.setsockopt(zmq.BACKLOG, 4096)
-            sock.setsockopt(zmq.HEARTBEAT_IVL, 10_000)
-            sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30_000)
-            sock.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_size)
+        router.setsockopt(zmq.LINGER, 0)
+        router.setsockopt(zmq.IPV6, 1 if ":" in iface else 0)
+        router.setsockopt(zmq.BACKLOG, 4096)
+        router.setsockopt(zmq.HEARTBEAT_IVL, 10_000)
+        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30_000)
+        router.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_size)
         router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         router.setsockopt(zmq.SNDHWM, 100_000)
         router.setsockopt(zmq.RCVHWM, 100_000)
-        pub.setsockopt(zmq.SNDHWM, 100_000)
         router.bind(f"tcp://{host}:{self.config.ret_port}")
-        pub.bind(f"tcp://{host}:{self.config.publish_port}")
         self.config.sock_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.config.sock_dir, 0o700)
+        pub.setsockopt(zmq.LINGER, 0)
+        pub.setsockopt(zmq.SNDHWM, 0)  # queue, never drop, while the daemon (re)starts
+        pub.connect(publish_ipc(self.config.sock_dir))
+        self._publish_daemon = PublishDaemon(f"tcp://{host}:{self.config.publish_port}",
+                                             publish_ipc(self.config.sock_dir), ipv6=":" in iface,
+                                             max_message_size=self.config.max_message_size)
+        try:
+            self._publish_daemon.start()
+        except PublishDaemonError:
+            router.close(linger=0)
+            pub.close(linger=0)
+            control.close(linger=0)
+            raise
         with contextlib.suppress(FileNotFoundError):
             control_path(self.config.sock_dir).unlink()
         control.setsockopt(zmq.LINGER, 0)
@@ -353,6 +375,8 @@ class MasterServer:
         return router, pub, control
 
     async def run(self, stop: asyncio.Event) -> None:
+        soft, _ = raise_open_files_limit()
+        log.info("open-file limit %d: room for about %d connected minions", soft, max(soft - 100, 0))
         zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
         router, pub, control = self._bind(zctx)
         self._pub = pub
@@ -380,6 +404,8 @@ class MasterServer:
             self._port.close()
             self._control.close()
             pub.close(linger=0)
+            if self._publish_daemon is not None:
+                self._publish_daemon.stop()
             zctx.destroy(linger=0)
             self._auth_pool.shutdown(wait=True)
             self._writer.shutdown(wait=True)
