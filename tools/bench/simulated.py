@@ -29,23 +29,29 @@ def _raise_fd_limit(n: int) -> None:
 
 
 def _ping_all(master: Master, m: int, timeout: float = 60) -> tuple[float, int, float]:
-    """Publish test.ping to '*' and count returns; (seconds to last return, returns, seconds to publish)."""
+    """Publish test.ping to '*' and count returns.
+
+    Returns (seconds from the master's publish to the last return reaching the CLI, returns, seconds the
+    publish call took). The master stamps ``published_at`` (wall clock, same host) right after its PUB
+    send, so returns that arrive before the CLI hears ``published`` are counted from the right moment.
+    """
     client = ControlClient(master.state_dir / "sock")
     t0 = time.perf_counter()
     published = client.call({"cmd": "publish", "tgt": "*", "tgt_type": "glob", "fun": "test.ping", "arg": []},
                             timeout=60)
-    t_pub = time.perf_counter() - t0
+    t_call = time.perf_counter() - t0
+    published_at = float(published.get("published_at", time.time()))
     got: set[str] = set()
-    last = t_pub
-    end = t0 + timeout
-    while len(got) < m and time.perf_counter() < end:
+    last = published_at
+    end = time.monotonic() + timeout
+    while len(got) < m and time.monotonic() < end:
         msg = client.recv(0.5)
         if msg and msg.get("event") == "return" and msg.get("jid") == published["jid"]:
             got.add(str(msg["id"]))
-            last = time.perf_counter() - t0
+            last = time.time()
     client.send({"cmd": "unsubscribe", "jid": published["jid"]})
     client.close()
-    return last - t_pub, len(got), t_pub
+    return max(last - published_at, 0.0), len(got), t_call
 
 
 def run(m: int, processes: int = 4, repeat: int = 3, log: Any = print) -> dict[str, Any]:
@@ -75,18 +81,19 @@ def run(m: int, processes: int = 4, repeat: int = 3, log: Any = print) -> dict[s
         setup_s = time.monotonic() - t0
         master.wait_connected(m, timeout=600)
         time.sleep(2)
-        cpu0 = cpu_seconds(master.proc.pid) if master.proc else 0.0
+        cpu0 = cpu_seconds(master.proc.pid, children=True) if master.proc else 0.0
         lat, counts = [], []
         for _ in range(repeat):
             seconds, got, _ = _ping_all(master, m)
             lat.append(seconds)
             counts.append(got)
             time.sleep(1)
-        cpu = (cpu_seconds(master.proc.pid) if master.proc else 0.0) - cpu0
+        cpu = (cpu_seconds(master.proc.pid, children=True) if master.proc else 0.0) - cpu0
         result = {
             "m": m, "publish_to_all_returns_s": median(lat), "answered": min(counts),
             "returns_per_s": m / median(lat) if median(lat) > 0 else float("nan"),
-            "master_cpu_s_per_round": cpu / repeat, "master_rss_mib": rss_mib(master.proc.pid) if master.proc else 0,
+            "master_cpu_s_per_round": cpu / repeat,
+            "master_rss_mib": rss_mib(master.proc.pid, children=True) if master.proc else 0,
             "fleet_setup_s": setup_s,
         }
         log(json.dumps({"simulated": result}))
