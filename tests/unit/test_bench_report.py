@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-pytest.importorskip("matplotlib")
-
-from tools.bench import report  # noqa: E402
-from tools.bench.main import parse_args  # noqa: E402
+from tools.bench import report
+from tools.bench.main import parse_args
 
 
 def _real(n: int, ping: float, rss: float, storm: float) -> dict[str, Any]:
