@@ -8,7 +8,8 @@ Tree::
     │   └── KeyNotFound (KeyError)      no key for that minion id (in the states asked)
     ├── JobCacheError                   the job cache cannot be read or written
     ├── TargetError (ValueError)        a target expression is malformed
-    └── ControlError                    the running master's control socket failed
+    ├── ControlError                    the running master's control socket failed
+    └── PublishDaemonError              the publish port's process could not start
 
 Lower-layer errors (``OSError``, ``sqlite3.Error``) are translated at the boundary
 and kept as ``__cause__``.
@@ -23,6 +24,7 @@ __all__ = [
     "KeyNotFound",
     "KeyStoreError",
     "MasterError",
+    "PublishDaemonError",
     "TargetError",
 ]
 
@@ -57,3 +59,7 @@ class TargetError(MasterError, ValueError):
 
 class ControlError(MasterError):
     """Talking to the running master over its control socket failed."""
+
+
+class PublishDaemonError(MasterError):
+    """The publish daemon could not start (its port is taken, say)."""

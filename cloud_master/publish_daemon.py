@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import resource
+import selectors
 import subprocess
 import sys
 import time
@@ -29,15 +30,11 @@ from pathlib import Path
 
 import zmq
 
-from cloud_master.errors import MasterError
+from cloud_master.errors import PublishDaemonError
 
 log = logging.getLogger(__name__)
 
 READY = "ready"
-
-
-class PublishDaemonError(MasterError):
-    """The publish daemon could not start (its port is taken, say)."""
 
 
 def raise_open_files_limit() -> tuple[int, int]:
@@ -103,8 +100,6 @@ class PublishDaemon:
 
 def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
     """The daemon's first line, or "" if it says nothing within ``timeout`` seconds."""
-    import selectors
-
     assert proc.stdout is not None
     with selectors.DefaultSelector() as sel:
         sel.register(proc.stdout, selectors.EVENT_READ)

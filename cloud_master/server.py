@@ -25,7 +25,7 @@ from cloud_master.claims import ClaimStore
 from cloud_master.config import MasterConfig
 from cloud_master.control import control_path, control_url
 from cloud_master.enrollment import ClaimEnrollment
-from cloud_master.errors import MasterError
+from cloud_master.errors import MasterError, PublishDaemonError
 from cloud_master.grains_cache import GrainsCache
 from cloud_master.jobcache import JobCache
 from cloud_master.keystore import Decision, KeyStore
@@ -33,7 +33,6 @@ from cloud_master.minion_requests import MinionRequests, aes_fingerprint
 from cloud_master.presence import Presence
 from cloud_master.publish_daemon import (
     PublishDaemon,
-    PublishDaemonError,
     publish_ipc,
     raise_open_files_limit,
 )
