@@ -197,7 +197,13 @@ class MasterServer:
             auto_sign = self.enrollment.admit(mid, req.pub, req.autosign_grains)
         decision = self.keystore.decide(mid, req.pub, auto_sign, auto_reject)
         if decision is Decision.ACCEPT:
+            # Read the accepted key here, on the auth thread: the request loop then opens this
+            # minion's first request without touching the disk (a restart storm is 10,000 of them).
             self._accepted_pubs.pop(mid, None)
+            try:
+                self._accepted_pubs[mid] = self.keystore.get_pub(mid, "accepted")
+            except (MasterError, KeyError, OSError):
+                pass  # deleted meanwhile: the request loop finds no key and refuses
             session_key = self.sessions.get_or_create(mid)
             self.presence.authenticated(mid, self._clock())
             log.info("authenticated minion %s", mid)
