@@ -22,7 +22,8 @@ def _results() -> dict[str, Any]:
         "meta": {"date": "2026-11-23 08:00 UTC", "uname": "Linux box 6.1 x86_64", "cpu": "Test CPU", "cores": 2,
                  "ram_gib": 23.4, "python": "3.11.9", "salt_version": "salt-master 3008.5", "commit": "abc123",
                  "command": "tools/bench/run --quick", "salt_reference_100_s": 15.3},
-        "ours": [_real(10, 0.3, 30.0, 2.0), _real(100, 0.9, 31.0, 5.0), _real(200, 1.5, 33.0, 20.0)],
+        "ours": [_real(10, 0.3, 30.0, 2.0) | {"load": 0.5}, _real(100, 0.9, 31.0, 5.0),
+                 _real(200, 1.5, 33.0, 20.0) | {"load": 3.1}],
         "salt": [_real(10, 1.5, 76.0, 13.0), _real(100, 15.0, 117.0, 60.0)],
         "sim": [{"m": 1000, "publish_to_all_returns_s": 0.2, "answered": 1000, "returns_per_s": 5000.0,
                  "master_cpu_s_per_round": 0.4, "master_rss_mib": 90.0, "fleet_setup_s": 12.0},
@@ -39,7 +40,9 @@ def test_write_makes_markdown_and_png(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![latency against fleet size](latency.png)" in text
     for fact in ("2026-11-23 08:00 UTC", "Linux box 6.1 x86_64", "Test CPU", "2 cores", "23.4 GiB", "3.11.9",
-                 "salt-master 3008.5", "`abc123`", "Shared machine", "a note from the run"):
+                 "salt-master 3008.5", "`abc123`", "a note from the run",
+                 "1-minute load average as each section began: 0.50 to 3.10 (highest before ours at 200); "
+                 "above the 2 cores"):
         assert fact in text
     # ours / Salt cells with the ratio
     assert "| `* test.ping`, CLI start to exit (s, median) | 0.30 / 1.50 (0.20) | 0.90 / 15.00 (0.06) | 1.50 / n/a |" \
@@ -69,3 +72,10 @@ def test_salt_sizes_default_to_ours_capped_at_100() -> None:
     assert parse_args(["--minions", "10,200", "--salt-minions", "200"]).salt_minions == [200]
     quick = parse_args(["--quick"])
     assert (quick.minions, quick.salt_minions, quick.sim, quick.repeat) == ([10], [10], [1000], 2)
+
+
+def test_a_run_without_load_figures_says_so() -> None:
+    results = _results()
+    for row in results["ours"]:
+        row.pop("load", None)
+    assert "- load average: not recorded" in report.render(results)

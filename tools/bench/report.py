@@ -55,6 +55,11 @@ METHOD = (
     "Restart: SIGKILL to the master's process group, then a start on the same state and ports; time from the kill "
     "until one `'*' test.ping -t 3` round gets every answer (gather-job timeout 2 s on both sides). Includes the "
     "master's own start-up and the CLI round.",
+    "Simulated fleet: M minions in 4 processes, each minion with its own key, REQ and SUB sockets, all on the "
+    "same 2 cores as the master. A process opens each publish frame once for all its minions (each device would "
+    "do that on its own CPU); every minion still encrypts and sends its own return. Latency runs from the "
+    "master's own stamp just after its publish send to the last return reaching the CLI. Master CPU and RSS "
+    "include its publish daemon.",
     "Salt: salt-master with stock `worker_threads: 5`; single-process salt-minions (`multiprocessing: False`, "
     "`--disable-keepalive`) with keys preseeded, launched ten at a time, each batch waited for.",
 )
@@ -163,6 +168,22 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     return out
 
 
+def _load_line(results: dict[str, Any]) -> str:
+    """What the 1-minute load average was as each section began, from the rows themselves."""
+    loads = [(kind, r.get("n", r.get("m")), float(r["load"])) for kind in ("ours", "salt", "sim")
+             for r in results.get(kind, []) if isinstance(r.get("load"), int | float)]
+    if not loads:
+        return "- load average: not recorded"
+    cores = results.get("meta", {}).get("cores") or 1
+    busiest = max(loads, key=lambda x: x[2])
+    line = (f"- 1-minute load average as each section began: {min(x[2] for x in loads):.2f} to {busiest[2]:.2f} "
+            f"(highest before {busiest[0]} at {busiest[1]})")
+    if busiest[2] > cores:
+        line += (f"; above the {cores} cores, so that section shares the CPU with the previous one's leftovers "
+                 "(a fleet still shutting down) and may read slower")
+    return line
+
+
 def render(results: dict[str, Any], png_name: str = "latency.png") -> str:
     """The Markdown text of RESULTS.md."""
     meta: dict[str, Any] = results.get("meta", {})
@@ -176,9 +197,7 @@ def render(results: dict[str, Any], png_name: str = "latency.png") -> str:
              f"RAM {meta.get('ram_gib', 'n/a')} GiB",
              f"- Python {meta.get('python', 'n/a')}, Salt {meta.get('salt_version', 'n/a')}",
              f"- commit: `{meta.get('commit', 'n/a')}`",
-             "- **Shared machine:** other engineers' tests ran on the same cores during this run, so figures can be "
-             "noisier and slower than on a quiet machine. Load average at the start of each section is listed "
-             "below.", ""]
+             _load_line(results), ""]
     for note in results.get("notes", []):
         lines.append(f"- {note}")
     lines += ["", "## Targets", "", "| target | verdict | measured |", "|---|---|---|"]
