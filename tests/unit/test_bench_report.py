@@ -41,8 +41,8 @@ def test_write_makes_markdown_and_png(tmp_path: Path) -> None:
     assert "![latency against fleet size](latency.png)" in text
     for fact in ("2026-11-23 08:00 UTC", "Linux box 6.1 x86_64", "Test CPU", "2 cores", "23.4 GiB", "3.11.9",
                  "salt-master 3008.5", "`abc123`", "a note from the run",
-                 "1-minute load average as each section began: 0.50 to 3.10 (highest before ours at 200); "
-                 "above the 2 cores"):
+                 "1-minute load average as each section began: ours 10: 0.50, ours 200: 3.10. "
+                 "Above the 2 cores before ours 200"):
         assert fact in text
     # ours / Salt cells with the ratio
     assert "| `* test.ping`, CLI start to exit (s, median) | 0.30 / 1.50 (0.20) | 0.90 / 15.00 (0.06) | 1.50 / n/a |" \

@@ -142,7 +142,10 @@ def _merge_base(old: dict[str, Any], meta: dict[str, Any], args: argparse.Namesp
     sim_sizes = set() if args.skip_sim else set(args.sim)
     meta = {**meta, "command": f"{old['meta'].get('command')} ; then {meta['command']}",
             "date": f"{old['meta'].get('date')} to {meta['date']}"}
-    notes = [n for n in old.get("notes", []) if not n.startswith("1-minute load")]
+    remeasured = ([f"edgefleet N = {n} failed" for n in args.minions]
+                  + [f"Salt N = {n} failed" for n in salt_sizes] + [f"simulated M = {m} failed" for m in sim_sizes])
+    notes = [n for n in old.get("notes", [])
+             if not n.startswith("1-minute load") and not n.startswith(tuple(remeasured))]
     return {"meta": meta, "notes": notes,
             "ours": [r for r in old.get("ours", []) if r["n"] not in set(args.minions)],
             "salt": [r for r in old.get("salt", []) if r["n"] not in salt_sizes],
@@ -221,10 +224,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     for section, size in (("ours", "n"), ("salt", "n"), ("sim", "m")):
         results[section].sort(key=lambda r, size=size: int(r[size]))
-    loads = [f"{section} {r.get('n', r.get('m'))}: {r['load']:.2f}" for section in ("ours", "salt", "sim")
-             for r in results[section] if "load" in r]
-    if loads:
-        notes.append("1-minute load average when each section started: " + ", ".join(loads) + ".")
     save()
     md = report.write(results, args.out)
     for target, verdict, measured in report.targets(results):

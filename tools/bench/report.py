@@ -169,18 +169,17 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _load_line(results: dict[str, Any]) -> str:
-    """What the 1-minute load average was as each section began, from the rows themselves."""
+    """The 1-minute load average as each section began, from the rows themselves."""
     loads = [(kind, r.get("n", r.get("m")), float(r["load"])) for kind in ("ours", "salt", "sim")
              for r in results.get(kind, []) if isinstance(r.get("load"), int | float)]
     if not loads:
         return "- load average: not recorded"
+    line = "- 1-minute load average as each section began: " + ", ".join(f"{k} {n}: {v:.2f}" for k, n, v in loads)
     cores = results.get("meta", {}).get("cores") or 1
-    busiest = max(loads, key=lambda x: x[2])
-    line = (f"- 1-minute load average as each section began: {min(x[2] for x in loads):.2f} to {busiest[2]:.2f} "
-            f"(highest before {busiest[0]} at {busiest[1]})")
-    if busiest[2] > cores:
-        line += (f"; above the {cores} cores, so that section shares the CPU with the previous one's leftovers "
-                 "(a fleet still shutting down) and may read slower")
+    busy = [f"{k} {n}" for k, n, v in loads if v > cores]
+    if busy:
+        line += (f". Above the {cores} cores before {', '.join(busy)}: the previous section's fleet was still "
+                 "shutting down (the wait for a quiet machine gives up after --quiet-wait s), so those may read slower")
     return line
 
 
