@@ -248,7 +248,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("fleet size (minions)")
     ax.set_ylabel("seconds")
-    ax.set_title("test.ping latency against fleet size (2-core shared machine)")
+    cores = results.get("meta", {}).get("cores", "?")
+    ax.set_title(f"test.ping latency against fleet size ({cores}-core machine, all on the same cores)")
     ax.grid(True, which="both", alpha=0.3)
     if drawn:
         ax.legend(fontsize=8)
