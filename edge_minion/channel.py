@@ -48,8 +48,6 @@ class RequestChannel:
         self._heartbeat_s = heartbeat_s
         self._sock: zmq.asyncio.Socket | None = None
         self._lock = asyncio.Lock()
-        self._deadline: asyncio.Timeout | None = None
-        self._abandoned: str | None = None
 
     def _socket(self) -> zmq.asyncio.Socket:
         if self._sock is None:
@@ -71,31 +69,17 @@ class RequestChannel:
         """Send one frame and wait for the reply; RequestTimeout after ``timeout`` seconds."""
         async with self._lock:
             sock = self._socket()
-            self._abandoned = None
             try:
-                async with asyncio.timeout(timeout) as self._deadline:
+                async with asyncio.timeout(timeout):
                     await sock.send(frame)
                     reply = await sock.recv()
             except TimeoutError as exc:
                 self._reset()
-                why = self._abandoned or f"no reply from {self.url} within {timeout:.0f}s"
-                raise RequestTimeout(why) from exc
+                raise RequestTimeout(f"no reply from {self.url} within {timeout:.0f}s") from exc
             except zmq.ZMQError as exc:
                 self._reset()
                 raise ChannelError(f"request to {self.url} failed: {exc}") from exc
-            finally:
-                self._deadline = None
             return reply
-
-    def abandon(self, reason: str) -> None:
-        """Give up now on the request in flight, if any: it raises RequestTimeout(``reason``).
-
-        For when the peer is known to have gone (its other connection dropped): a REQ
-        socket never resends, so waiting out the timeout would only delay the retry.
-        """
-        if self._deadline is not None:
-            self._abandoned = f"{reason} ({self.url})"
-            self._deadline.reschedule(asyncio.get_running_loop().time())
 
     def close(self) -> None:
         self._reset()

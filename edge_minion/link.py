@@ -155,8 +155,6 @@ class MasterLink:
             if connections > 1:
                 self._count("resubscribed")
                 log.info("publish stream reconnected; asking the master for jobs sent meanwhile")
-                # The master may have restarted: a request in flight to it is then lost for good.
-                self.channel.abandon("publish stream reconnected while a request was in flight")
                 await asyncio.sleep(0.05)  # let the subscription reach the master first
                 await on_resubscribed()
 
