@@ -47,6 +47,8 @@ def test_daemon_leaves_with_its_master_even_after_sigkill(master: Master) -> Non
 def test_master_restarted_at_once_after_sigkill_binds_the_publish_port_again(master: Master, make_minion) -> None:  # type: ignore[no-untyped-def]
     mn = make_minion("pd-1")
     master.wait_connected(1)
+    # Killed once the minion is idle: a request in flight at the kill would wait out its own timeout.
+    mn.wait_log("minion ready")
     assert master.proc is not None
     master.proc.send_signal(signal.SIGKILL)  # the master alone: its daemon must notice and go
     master.proc.wait(10)
