@@ -9,6 +9,7 @@ tells whether a monotonic reading persisted earlier is still comparable.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 __all__ = ["Clock", "SystemClock"]
@@ -16,14 +17,16 @@ __all__ = ["Clock", "SystemClock"]
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
-class Clock:
+class Clock(ABC):
     """What the runner asks for the time; tests pass a subclass they move by hand."""
 
+    @abstractmethod
     def wall(self) -> float:
-        raise NotImplementedError
+        """Seconds since the epoch."""
 
+    @abstractmethod
     def mono(self) -> float:
-        raise NotImplementedError
+        """Seconds on a clock that never goes back."""
 
     def boot_id(self) -> str:
         """An id of this boot ("" when unknown: persisted monotonic readings are then ignored)."""

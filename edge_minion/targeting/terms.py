@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import Any
 
@@ -38,8 +39,9 @@ class IdTerm(Node):
     def __init__(self, text: str) -> None:
         self.text = text
 
+    @abstractmethod
     def test(self, minion_id: str) -> bool:
-        raise NotImplementedError
+        """Whether the id matches."""
 
     def evaluate(self, minion_id: str, grains: Mapping[str, Any] | None,
                  pillar: Mapping[str, Any] | None) -> bool:

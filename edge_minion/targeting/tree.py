@@ -12,6 +12,7 @@ out, the right side of an ``or`` only on those not already in.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Set
 from typing import Any
 
@@ -35,21 +36,24 @@ class Population:
         self.minions = minions
 
 
-class Node:
+class Node(ABC):
     """Base of the evaluated forms; ``needs_data`` tells whether any term reads grains or pillar."""
 
     __slots__ = ()
     needs_data: bool = False
 
+    @abstractmethod
     def evaluate(self, minion_id: str, grains: Mapping[str, Any] | None,
                  pillar: Mapping[str, Any] | None) -> bool | None:
-        raise NotImplementedError
+        """True or False for this minion, None when the data it needs is missing."""
 
+    @abstractmethod
     def select(self, candidates: Set[str], population: Population) -> Selection:
-        raise NotImplementedError
+        """The candidates this node matches, reading the population's cached data."""
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """The expression back as text."""
 
 
 class And(Node):
