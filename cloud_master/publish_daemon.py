@@ -31,8 +31,7 @@ from pathlib import Path
 import zmq
 
 from cloud_master.errors import PublishDaemonError
-
-log = logging.getLogger(__name__)
+from cloud_master.listening import tune_listening_socket
 
 READY = "ready"
 
@@ -77,10 +76,6 @@ class PublishDaemon:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
 
     def stop(self, timeout: float = 5.0) -> None:
         proc, self.proc = self.proc, None
@@ -137,12 +132,7 @@ def serve(publish_url: str, pull_url: str, *, ipv6: bool, max_message_size: int,
     pub = zctx.socket(zmq.PUB)
     pull = zctx.socket(zmq.PULL)
     try:
-        pub.setsockopt(zmq.LINGER, 0)
-        pub.setsockopt(zmq.IPV6, 1 if ipv6 else 0)
-        pub.setsockopt(zmq.BACKLOG, 4096)
-        pub.setsockopt(zmq.HEARTBEAT_IVL, 10_000)
-        pub.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30_000)
-        pub.setsockopt(zmq.MAXMSGSIZE, max_message_size)
+        tune_listening_socket(pub, ipv6=ipv6, max_message_size=max_message_size)
         pub.setsockopt(zmq.SNDHWM, 100_000)
         pull.setsockopt(zmq.LINGER, 0)
         pull.setsockopt(zmq.RCVHWM, 0)

@@ -29,6 +29,7 @@ from cloud_master.errors import MasterError, PublishDaemonError
 from cloud_master.grains_cache import GrainsCache
 from cloud_master.jobcache import JobCache
 from cloud_master.keystore import Decision, KeyStore
+from cloud_master.listening import tune_listening_socket
 from cloud_master.minion_requests import MinionRequests, aes_fingerprint
 from cloud_master.presence import Presence
 from cloud_master.publish_daemon import (
@@ -344,12 +345,7 @@ class MasterServer:
         router = zctx.socket(zmq.ROUTER)
         pub = zctx.socket(zmq.PUSH)  # to the publish daemon, which owns the PUB socket
         control = zctx.socket(zmq.ROUTER)
-        router.setsockopt(zmq.LINGER, 0)
-        router.setsockopt(zmq.IPV6, 1 if ":" in iface else 0)
-        router.setsockopt(zmq.BACKLOG, 4096)
-        router.setsockopt(zmq.HEARTBEAT_IVL, 10_000)
-        router.setsockopt(zmq.HEARTBEAT_TIMEOUT, 30_000)
-        router.setsockopt(zmq.MAXMSGSIZE, self.config.max_message_size)
+        tune_listening_socket(router, ipv6=":" in iface, max_message_size=self.config.max_message_size)
         router.setsockopt(zmq.ROUTER_HANDOVER, 1)
         router.setsockopt(zmq.SNDHWM, 100_000)
         router.setsockopt(zmq.RCVHWM, 100_000)
