@@ -23,9 +23,10 @@ Thread-safe: jobs may load and call modules from several threads at once.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import inspect
 import logging
+import os
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -298,10 +299,56 @@ class _Malformed(Exception):
 
 def _plugins() -> dict[str, str]:
     try:
+        if not _may_declare_plugins(sys.path, sys.meta_path):
+            return {}
+        import importlib.metadata  # ~1.5 MiB (email, zipfile, csv...): only when a plugin may be there
+
         return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
     except Exception as exc:  # broken metadata must not stop the minion
         log.warning("cannot read entry points %s: %s", ENTRY_POINT_GROUP, exc)
         return {}
+
+
+def _may_declare_plugins(path: list[str], finders: list[Any]) -> bool:
+    """False only when no distribution ``importlib.metadata`` would find can declare our group.
+
+    Reads each ``*.dist-info`` / ``*.egg-info`` directory's ``entry_points.txt`` on ``path``
+    for the group's name. Anything it cannot read the way ``importlib.metadata`` would (a zip
+    or ``.egg`` on the path, another finder offering ``find_distributions``, an unreadable
+    file) answers True, so the full scan decides.
+    """
+    from importlib.machinery import PathFinder
+
+    for finder in finders:
+        if finder is not PathFinder and hasattr(finder, "find_distributions"):
+            return True
+    wanted = ENTRY_POINT_GROUP.encode()
+    for entry in path:
+        if not isinstance(entry, str):
+            return True
+        where = entry or "."
+        if where.lower().endswith(".egg"):
+            return True
+        try:
+            children = list(os.scandir(where))
+        except FileNotFoundError:
+            continue
+        except NotADirectoryError:
+            return True  # a zip on the path
+        except OSError:
+            return True
+        for child in children:
+            if not child.name.lower().endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(child.path, "entry_points.txt"), "rb") as fh:
+                    if wanted in fh.read():
+                        return True
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError:
+                return True
+    return False
 
 
 def _import_spec(path: str) -> ModuleSpec:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import platform
 import sys
 import time
@@ -145,6 +144,8 @@ def fib(ctx: DeviceContext, num: int) -> list[float]:
 
 
 def _installed(distribution: str) -> str:
+    import importlib.metadata  # only test.versions needs it, and it is heavy for an idle minion
+
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:

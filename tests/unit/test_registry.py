@@ -343,3 +343,40 @@ def test_entry_points_add_modules_and_the_table_wins(package: tuple[str, Path], 
     assert registry.unavailable()["saysno"] == "no /dev/can0"
     assert registry.call("test.ping") is True  # the table's test, not the plugin's
     assert "good" not in Registry(DeviceContext("pi-2"), {}, entry_points=False).availability()
+
+
+def test_plugin_precheck_reads_only_what_importlib_metadata_would(tmp_path: Path) -> None:
+    from importlib.machinery import PathFinder
+
+    from device_modules.registry import _may_declare_plugins
+
+    site = tmp_path / "site"
+    (site / "other-1.0.dist-info").mkdir(parents=True)
+    (site / "other-1.0.dist-info" / "entry_points.txt").write_text("[console_scripts]\nx = y:z\n")
+    (site / "legacy-1.0.egg-info").write_text("Metadata-Version: 1.0\n")  # a file, not a directory
+    assert not _may_declare_plugins([str(site), str(tmp_path / "missing")], [PathFinder])
+    (site / "Plugin-2.0.DIST-INFO").mkdir()
+    (site / "Plugin-2.0.DIST-INFO" / "entry_points.txt").write_text("[edgefleet.device_modules]\nx = y\n")
+    assert _may_declare_plugins([str(site)], [PathFinder])
+    wheel = tmp_path / "bundle.zip"
+    wheel.write_bytes(b"PK\x05\x06" + bytes(18))
+    assert _may_declare_plugins([str(wheel)], [PathFinder])  # a zip: the full scan decides
+
+    class Finder:
+        def find_distributions(self, context: object = None) -> list[object]:
+            return []
+
+    assert _may_declare_plugins([], [PathFinder, Finder()])
+
+
+def test_no_plugins_means_no_importlib_metadata(tmp_path: Path) -> None:
+    """The entry-point scan costs an idle minion ~1.5 MiB only when a plugin may be installed."""
+    import subprocess
+
+    code = ("import sys\nfrom device_modules.context import DeviceContext\n"
+            "from device_modules.registry import Registry, _may_declare_plugins\n"
+            "Registry(DeviceContext('pi-1')).availability()\n"
+            "print('importlib.metadata' in sys.modules, _may_declare_plugins(sys.path, sys.meta_path))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    imported, may = out.stdout.split()
+    assert imported == may, out.stderr  # False False unless a plugin is installed here
