@@ -10,18 +10,20 @@ is naive UTC ISO 8601, as Salt writes it). Which backend runs is set by the
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from device_modules.context import DeviceContext
 from device_modules.errors import ConfirmationRequired, InvalidArguments
-from device_modules.obd import pids
 from device_modules.obd.backend import PROTOCOLS, ObdBackend
 from device_modules.obd.decode import answer, answers, decode_vin
-from device_modules.obd.dtc import describe, parse_dtcs
+from device_modules.obd.dtc import describe, parse_dtcs  # not lazily: a late import would rebind dtc below
 from device_modules.obd.errors import AdapterError, NoData, UnsupportedCommand
 from device_modules.obd.session import RESOURCE, session
 from device_modules.obd.settings import choose, missing_driver, settings_from
 from device_modules.spec import Availability, ModuleSpec
+
+if TYPE_CHECKING:
+    from device_modules.obd import pids
 
 __all__ = ["MODULE", "available"]
 
@@ -51,6 +53,8 @@ def _pid_bytes(pid: str | int, mode: int) -> bytes:
 
 
 def _named_decoder(name: str) -> pids.Decoder:
+    from device_modules.obd import pids
+
     if name not in pids.DECODERS:
         raise InvalidArguments(f"unknown decoder {name!r}; known: {', '.join(sorted(pids.DECODERS))}")
     return pids.DECODERS[name]
@@ -94,6 +98,10 @@ def query(ctx: DeviceContext, name: str, mode: str | int | None = None, pid: str
         fleet 'car-*' obd.query SPEED header=7E0
         fleet 'ev-*' obd.query soc mode=22 pid=0105 header=7E4 decoder=percent
     """
+    # The PID and trouble-code tables load on the first query: ~0.6 MiB an idle minion (and a
+    # device with no car) does not need; available() runs at start and does not use them.
+    from device_modules.obd import pids
+
     command = pids.lookup(name)
     if pid is None and mode is None and name.strip().upper() == "ELM_VOLTAGE":
         with session(ctx) as current:
@@ -126,6 +134,8 @@ def query_many(ctx: DeviceContext, *names: str) -> dict[str, dict[str, Any]]:
 
         fleet 'car-*' obd.query_many RPM SPEED COOLANT_TEMP
     """
+    from device_modules.obd import pids
+
     unknown = [n for n in names if pids.lookup(n) is None and n.strip().upper() != "ELM_VOLTAGE"]
     if unknown:
         raise InvalidArguments(f"unknown OBD command(s): {', '.join(unknown)}")
@@ -148,6 +158,8 @@ def commands(ctx: DeviceContext) -> dict[str, Any]:
 
         fleet 'car-*' obd.commands
     """
+    from device_modules.obd import pids
+
     with session(ctx) as current:
         supported = sorted(current.supported())
         protocol_name = current.backend.protocol().name

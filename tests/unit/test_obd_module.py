@@ -244,3 +244,15 @@ class SleepingCar(Simulator):
 def test_status_of_a_car_that_is_off_but_plugged_in() -> None:
     assert obd.status(sim_ctx(SleepingCar()))["connection"] == "OBD Connected"
     assert obd.status(sim_ctx(Simulator()))["connection"] == "Car Connected"
+
+
+def test_loading_and_checking_the_module_leaves_the_pid_tables_unloaded() -> None:
+    """An idle minion loads every module to run available(); the PID tables wait for the first query."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport device_modules.obd as obd\nfrom device_modules.context import DeviceContext\n"
+            "obd.available(DeviceContext('car-1', config={'obd': {'hardware': 'sim'}}))\n"
+            "print('device_modules.obd.pids' in sys.modules, callable(obd.dtc))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"], out.stderr
