@@ -214,11 +214,11 @@ def query(ctx: DeviceContext, port: str, data: str, terminator: str = "\r", time
 
 
 def available(ctx: DeviceContext) -> Availability:
-    """Real ports, or loop:// echo ports in simulation (with the reason)."""
-    try:
-        import serial  # noqa: F401
-    except ImportError as exc:
-        return Availability.no(f"pyserial is not installed ({exc})")
+    """Real ports, or loop:// echo ports in simulation (with the reason); pyserial is imported at the first call."""
+    import importlib.util
+
+    if importlib.util.find_spec("serial") is None:
+        return Availability.no("pyserial is not installed")
     choice = choose(ctx, "serial", SIMULATOR)
     return Availability(True, choice.reason, _backend(ctx).name)
 
