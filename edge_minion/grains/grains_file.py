@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,8 @@ class GrainsFile:
         except yaml.YAMLError as exc:
             raise GrainTypeError(f"grains cannot be stored as YAML: {exc}") from exc
         directory = self.path.parent
+        import tempfile  # only grains.setval & co write; tempfile (with shutil, bz2, lzma) is idle weight
+
         try:
             directory.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
