@@ -5,13 +5,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, given the width ``shutil.get_terminal_size`` would give.
+
+    argparse imports shutil (and with it zlib, bz2 and lzma) for that width every time
+    ``add_argument`` builds a formatter; the minion keeps whatever it imports while it idles.
+    """
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            width = _terminal_columns() - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="edge-minion", description="Run the edgefleet minion.")
+    p = argparse.ArgumentParser(prog="edge-minion", description="Run the edgefleet minion.",
+                                formatter_class=_HelpFormatter)
     p.add_argument("-c", "--config", type=Path, metavar="FILE", help="minion config file (YAML)")
     p.add_argument("--master", help="master host(s), comma-separated for failover")
     p.add_argument("--master-port", type=int, help="master request port (default 4506)")
