@@ -84,7 +84,6 @@ async def _run(config: object, config_path: Path | None = None) -> None:
     from edge_minion.jobs import JobTable
     from edge_minion.minion import Minion
     from edge_minion.runtime import build_runtime
-    from edge_minion.targeting import match_publish
 
     assert isinstance(config, MinionConfig)
     stop = asyncio.Event()
@@ -101,6 +100,8 @@ async def _run(config: object, config_path: Path | None = None) -> None:
     runtime = build_runtime(config, table, on_grains_change=grains_changed)
 
     def matches(load: dict[str, object], grains: dict[str, object]) -> bool:
+        from edge_minion.targeting import match_publish  # at the first publish: an idle minion needs none
+
         return bool(match_publish(load, config.id, grains))
 
     minion = Minion(config, runtime.run, runtime.grain_items, matches, table=table,
