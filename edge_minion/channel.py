@@ -26,13 +26,19 @@ def tcp_url(host: str, port: int) -> str:
 
 
 def tune_socket(sock: zmq.Socket[bytes] | zmq.asyncio.Socket, heartbeat_s: float) -> None:
-    """Options every minion socket gets: no linger, IPv6, ZMTP heartbeats, TCP keepalive."""
+    """Options every minion socket gets: no linger, IPv6, ZMTP heartbeats, TCP keepalive.
+
+    The heartbeats let the minion notice a dead master within two intervals.
+    No ``HEARTBEAT_TTL``: it makes the master arm a timer per ping and cancel
+    it on the next message, and libzmq cancels by scanning every timer of the
+    master's I/O thread (O(connected devices)); the master finds vanished
+    devices by TCP keepalive instead (cloud_master/listening.py).
+    """
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.IPV6, 1)
     ivl = max(1000, int(heartbeat_s * 1000))
     sock.setsockopt(zmq.HEARTBEAT_IVL, ivl)
     sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, ivl * 2)
-    sock.setsockopt(zmq.HEARTBEAT_TTL, ivl * 2)
     sock.setsockopt(zmq.TCP_KEEPALIVE, 1)
     sock.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 60)
     sock.setsockopt(zmq.TCP_KEEPALIVE_INTVL, 15)
