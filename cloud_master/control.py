@@ -10,7 +10,7 @@ CLI -> master::
     {"cmd": "unsubscribe", "jid"}
     {"cmd": "ping"}
 
-master -> CLI::
+master -> CLI (one event map, or an array of them: returns come in batches)::
 
     {"event": "published", "jid", "minions", "offline", "unknown"}
     {"event": "return", "jid", "id", "load"}
@@ -20,6 +20,7 @@ master -> CLI::
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +50,21 @@ class ControlClient:
         self._sock.setsockopt(zmq.LINGER, 0)
         self._sock.setsockopt(zmq.RCVHWM, 0)  # never drop returns of a large job (see server)
         self._sock.connect(control_url(sock_dir))
+        self._queued: deque[dict[str, Any]] = deque()
 
     def send(self, msg: dict[str, Any]) -> None:
         self._sock.send(payload.dumps(msg))
 
     def recv(self, timeout: float) -> dict[str, Any] | None:
         """The next message, or None after ``timeout`` seconds."""
+        if self._queued:
+            return self._queued.popleft()
         if not self._sock.poll(int(max(timeout, 0) * 1000)):
             return None
         msg = payload.loads(self._sock.recv())
+        if isinstance(msg, list) and msg and all(isinstance(m, dict) for m in msg):
+            self._queued.extend(msg)
+            return self._queued.popleft()
         if not isinstance(msg, dict):
             raise ControlError("master sent a malformed control message")
         return msg

@@ -15,12 +15,9 @@ from collections.abc import Callable
 
 import zmq
 
-log = logging.getLogger(__name__)
+from edge_minion.zmq_frames import readable, recv_frames, send_frames
 
-# Plain ints: pyzmq's enum flags cost a Python-level operator call on every use.
-_NOBLOCK = int(zmq.NOBLOCK)
-_POLLIN = int(zmq.POLLIN)
-_EVENTS = int(zmq.EVENTS)
+log = logging.getLogger(__name__)
 
 
 class RequestPort:
@@ -44,9 +41,9 @@ class RequestPort:
         handled = 0
         while handled < self._burst:
             try:
-                if not int(self.sock.getsockopt(_EVENTS)) & _POLLIN:
+                if not readable(self.sock):
                     return
-                frames = self.sock.recv_multipart(_NOBLOCK)
+                frames = recv_frames(self.sock)
             except zmq.Again:
                 return
             except zmq.ZMQError as exc:
@@ -66,7 +63,7 @@ class RequestPort:
 
     def send(self, frames: list[bytes]) -> None:
         try:
-            self.sock.send_multipart(frames, _NOBLOCK)
+            send_frames(self.sock, frames)
         except zmq.ZMQError as exc:  # peer gone or HWM reached: the minion will retry
             log.debug("reply dropped: %s", exc)
         self._schedule_check()

@@ -67,9 +67,11 @@ class ReturnBatcher:
                 for p in batch:
                     server._reply(p.head, BAD_LOAD_FRAME)
             else:
-                for p, ok in zip(batch, stored, strict=True):
-                    server._reply(p.head, server.protocol.aes_reply(p.req, True, p.session_key))
-                    server._returned(p.jid, p.req.minion_id, p.load, ok)
+                aes_reply, reply = server.protocol.aes_reply, server._reply
+                for p in batch:
+                    reply(p.head, aes_reply(p.req, True, p.session_key))
+                server._returned_many([(p.jid, p.req.minion_id, p.load, ok)
+                                       for p, ok in zip(batch, stored, strict=True)])
             self._flush()
 
         future.add_done_callback(written)

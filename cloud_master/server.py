@@ -229,10 +229,17 @@ class MasterServer:
         return jid
 
     def _returned(self, jid: str, minion_id: str, load: dict[str, Any], stored: bool) -> None:
-        if not stored:
-            self._count("duplicate-return")
-            return
-        self.subscriptions.deliver_soon(jid, {"event": "return", "jid": jid, "id": minion_id, "load": load})
+        self._returned_many([(jid, minion_id, load, stored)])
+
+    def _returned_many(self, returns: list[tuple[str, str, dict[str, Any], bool]]) -> None:
+        """Tell the subscribed CLIs of stored returns (duplicates, already told, are only counted)."""
+        events = []
+        for jid, minion_id, load, stored in returns:
+            if stored:
+                events.append((jid, {"event": "return", "jid": jid, "id": minion_id, "load": load}))
+            else:
+                self._count("duplicate-return")
+        self.subscriptions.deliver_many(events)
 
     async def _pending_jobs(self, minion_id: str) -> list[dict[str, Any]]:
         now = self._clock()

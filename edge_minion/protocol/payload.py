@@ -9,6 +9,7 @@ Sets and tuples travel as arrays.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import msgpack
@@ -39,6 +40,12 @@ def dumps(obj: Any) -> bytes:
         return msgpack.packb(obj, use_bin_type=False, default=_default)  # type: ignore[no-any-return]
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"cannot serialise payload: {exc}") from exc
+
+
+def pack_array(packed: Sequence[bytes]) -> bytes:
+    """A msgpack array of already-packed items (no repacking of each item)."""
+    header: bytes = msgpack.Packer().pack_array_header(len(packed))
+    return header + b"".join(packed)
 
 
 def _text(raw: bytes) -> str | bytes:
