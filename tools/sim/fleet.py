@@ -27,17 +27,19 @@ import logging
 import random
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 import zmq
-import zmq.asyncio
 
-from edge_minion.channel import RequestChannel, tcp_url
+from edge_minion.channel import tcp_url
 from edge_minion.protocol.errors import AuthenticationFailed, ProtocolError
 from edge_minion.protocol.messages import AuthAccepted
 from edge_minion.protocol.minion_session import MinionSession
+from edge_minion.zmq_frames import readable, recv_frames
 from tools.sim.keys import load_keys
+from tools.sim.req import CallbackReq
 
 log = logging.getLogger("sim")
 
@@ -61,23 +63,34 @@ class PublishMemo:
 
 
 class SimMinion:
-    def __init__(self, zctx: zmq.asyncio.Context, minion_id: str, pem: bytes, host: str, port: int,
-                 master_pub: str | None, stats: dict[str, int], memo: PublishMemo) -> None:
+    """One simulated device: its own key, REQ and SUB sockets; the hot path is loop callbacks only."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, zctx: zmq.Context[zmq.Socket[bytes]], minion_id: str,
+                 pem: bytes, host: str, port: int, master_pub: str | None, stats: dict[str, int],
+                 memo: PublishMemo, reauth_delay: float) -> None:
         self.id = minion_id
         self.memo = memo
         self.session = MinionSession(minion_id, pem, master_pub)
-        self.channel = RequestChannel(zctx, host, port, heartbeat_s=60)
+        self.req = CallbackReq(loop, zctx, tcp_url(host, port))
+        self._loop = loop
         self.zctx = zctx
         self.host = host
         self.stats = stats
         self.publish_port = 0
+        self._reauth_delay = reauth_delay
+        self._sub: zmq.Socket[bytes] | None = None
+        self._jobs: deque[dict[str, Any]] = deque()
+        self._busy = False
+        self._reauthing: list[list[bytes]] | None = None  # publishes held while signing in again
 
     async def authenticate(self) -> None:
         while True:
             try:
-                reply = await self.channel.request(self.session.auth_request(), 60)
+                reply = await self.req.call(self.session.auth_request(), 60)
+                if reply is None:
+                    raise OSError("no answer to the sign-in")
                 outcome = self.session.handle_auth_reply(reply)
-            except (ProtocolError, OSError, zmq.ZMQError) as exc:
+            except (ProtocolError, OSError) as exc:
                 self.stats["auth_errors"] += 1
                 log.debug("%s auth failed: %s", self.id, exc)
                 await asyncio.sleep(random.uniform(0.5, 2))
@@ -88,31 +101,55 @@ class SimMinion:
                 return
             await asyncio.sleep(random.uniform(1, 3))
 
-    async def run(self, ready: asyncio.Event, reauth_delay: float) -> None:
+    async def start(self) -> None:
         await self.authenticate()
-        sub = self.zctx.socket(zmq.SUB)
+        sub = self._sub = self.zctx.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.SUBSCRIBE, b"")
         sub.setsockopt(zmq.RCVHWM, 1000)
         sub.connect(tcp_url(self.host, self.publish_port))
-        ready.set()
-        while True:
-            frames = await sub.recv_multipart()
+        self._loop.add_reader(int(sub.getsockopt(zmq.FD)), self._on_sub_readable)
+        self._loop.call_soon(self._on_sub_readable)
+
+    def _on_sub_readable(self) -> None:
+        sub = self._sub
+        assert sub is not None
+        try:
+            while readable(sub):
+                self._on_publish(recv_frames(sub))
+        except zmq.Again:
+            return
+
+    def _on_publish(self, frames: list[bytes]) -> None:
+        if self._reauthing is not None:
+            self._reauthing.append(frames)
+            return
+        try:
+            load = self.memo.open(self.session, frames)
+        except AuthenticationFailed:
+            # The master restarted or rotated: sign in again after a random delay, then retry.
+            self.stats["reauth"] += 1
+            self._reauthing = [frames]
+            asyncio.ensure_future(self._reauth())
+            return
+        except ProtocolError:
+            return
+        if self._targeted(load):
+            self._jobs.append(load)
+            self._next_job()
+
+    async def _reauth(self) -> None:
+        await asyncio.sleep(random.uniform(0, self._reauth_delay))
+        await self.authenticate()
+        held, self._reauthing = self._reauthing or [], None
+        for frames in held:
             try:
-                load = self.memo.open(self.session, frames)
-            except AuthenticationFailed:
-                # The master restarted or rotated: re-auth after a random delay, then retry once.
-                self.stats["reauth"] += 1
-                await asyncio.sleep(random.uniform(0, reauth_delay))
-                await self.authenticate()
-                try:
-                    load = self.session.handle_publish(frames)
-                except ProtocolError:
-                    continue
+                load = self.session.handle_publish(frames)
             except ProtocolError:
                 continue
             if self._targeted(load):
-                asyncio.ensure_future(self.answer(load))
+                self._jobs.append(load)
+        self._next_job()
 
     def _targeted(self, load: dict[str, Any]) -> bool:
         tgt, tgt_type = load.get("tgt"), load.get("tgt_type", "glob")
@@ -122,38 +159,52 @@ class SimMinion:
             return fnmatch.fnmatch(self.id, str(tgt))
         return False
 
-    async def answer(self, load: dict[str, Any]) -> None:
+    def _next_job(self) -> None:
+        if not self._busy and self._jobs:
+            self._busy = True
+            self._send_return(self._jobs.popleft(), 0)
+
+    def _send_return(self, load: dict[str, Any], attempt: int) -> None:
         fun = load.get("fun")
         ret: Any = True if fun == "test.ping" else (load.get("arg") or [None])[0] if fun == "test.echo" else {}
         reply = {"cmd": "_return", "jid": load["jid"], "fun": fun, "fun_args": load.get("arg", []),
                  "return": ret, "retcode": 0, "success": True}
-        for _ in range(3):
-            try:
-                frame, nonce = self.session.request(reply, time.time())
-                self.session.handle_reply(await self.channel.request(frame, 30), nonce)
-                self.stats["returns"] += 1
+        frame, nonce = self.session.request(reply, time.time())
+        self.req.request(frame, 30, lambda answer: self._on_answer(answer, nonce, load, attempt))
+
+    def _on_answer(self, answer: bytes | None, nonce: str, load: dict[str, Any], attempt: int) -> None:
+        try:
+            if answer is None:
+                raise OSError("no answer")
+            self.session.handle_reply(answer, nonce)
+        except (ProtocolError, OSError):
+            self.stats["return_errors"] += 1
+            if attempt < 2:
+                self._loop.call_later(random.uniform(0.2, 1), self._send_return, load, attempt + 1)
                 return
-            except (ProtocolError, OSError, zmq.ZMQError):
-                self.stats["return_errors"] += 1
-                await asyncio.sleep(random.uniform(0.2, 1))
+        else:
+            self.stats["returns"] += 1
+        self._busy = False
+        self._next_job()
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    zctx = zmq.asyncio.Context()
+    loop = asyncio.get_running_loop()
+    zctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     zctx.set(zmq.MAX_SOCKETS, 4 * args.count + 100)
     keys = load_keys(Path(args.keys), args.first, args.count)
     master_pub = Path(args.master_pub).read_text() if args.master_pub else None
     stats = {"auths": 0, "auth_errors": 0, "returns": 0, "return_errors": 0, "reauth": 0}
     memo = PublishMemo()
-    minions = [SimMinion(zctx, mid, pem, args.master, args.port, master_pub, stats, memo) for mid, pem in keys]
-    events = [asyncio.Event() for _ in minions]
+    minions = [SimMinion(loop, zctx, mid, pem, args.master, args.port, master_pub, stats, memo, args.reauth_delay)
+               for mid, pem in keys]
     started = time.monotonic()
     tasks = []
-    for i, (m, ev) in enumerate(zip(minions, events, strict=True)):
-        tasks.append(asyncio.ensure_future(m.run(ev, args.reauth_delay)))
+    for i, m in enumerate(minions):
+        tasks.append(asyncio.ensure_future(m.start()))
         if i % 50 == 49:
             await asyncio.sleep(args.stagger)
-    await asyncio.gather(*(e.wait() for e in events))
+    await asyncio.gather(*tasks)
     print(json.dumps({"event": "ready", "count": len(minions), "seconds": round(time.monotonic() - started, 2),
                       **stats}), flush=True)
     while True:
