@@ -45,14 +45,19 @@ log = logging.getLogger("sim")
 
 
 class PublishMemo:
-    """The few most recent publish frames, opened once per process (all minions share the AES key)."""
+    """The few most recent publish frames, opened once per process and AES key.
+
+    Keyed by the minion's current AES key too: after a master restart a minion
+    still holding the old key must fail to open the new publishes and sign in
+    again, as a real device would, not borrow what a re-signed neighbour opened.
+    """
 
     def __init__(self, size: int = 32) -> None:
         self._size = size
-        self._loads: dict[bytes, dict[str, Any]] = {}
+        self._loads: dict[tuple[str, bytes], dict[str, Any]] = {}
 
     def open(self, session: MinionSession, frames: list[bytes]) -> dict[str, Any]:
-        blob = frames[-1]
+        blob = (session.aes.key_string if session.aes is not None else "", frames[-1])
         load = self._loads.get(blob)
         if load is None:
             load = session.handle_publish(frames)
