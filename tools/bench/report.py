@@ -56,8 +56,9 @@ METHOD = (
     "until one `'*' test.ping -t 3` round gets every answer (gather-job timeout 2 s on both sides). Includes the "
     "master's own start-up and the CLI round.",
     "Simulated fleet: M minions in 4 processes, each minion with its own key, REQ and SUB sockets, all on the "
-    "same 2 cores as the master. A process opens each publish frame once for all its minions (each device would "
-    "do that on its own CPU); every minion still encrypts and sends its own return. Latency runs from the "
+    "same 2 cores as the master. A process opens each publish frame once for all its minions holding the same "
+    "AES key (each device would do that on its own CPU; after a master restart each minion fails with its old "
+    "key and signs in again itself); every minion still encrypts and sends its own return. Latency runs from the "
     "master's own stamp just after its publish send to the last return reaching the CLI. Master CPU and RSS "
     "include its publish daemon.",
     "Salt: salt-master with stock `worker_threads: 5`; single-process salt-minions (`multiprocessing: False`, "
