@@ -3,17 +3,24 @@
 A REQ socket whose peer vanished is stuck, so on a timeout or error the
 socket is closed and a fresh one (with a fresh DNS lookup) is made for the
 next request, as Salt's RequestClient does.
+
+A REQ socket never resends: when the connection carrying a request drops (the
+master restarted, the link was cut), no reply can come. The channel watches
+its socket's disconnect events and gives up on that request at once
+(:class:`ConnectionLost`) instead of waiting out the whole timeout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 import zmq
 import zmq.asyncio
 
-from edge_minion.errors import ChannelError, RequestTimeout
+from edge_minion.errors import ChannelError, ConnectionLost, RequestTimeout
+from edge_minion.zmq_frames import NOBLOCK
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,7 @@ class RequestChannel:
         self.url = tcp_url(host, port)
         self._heartbeat_s = heartbeat_s
         self._sock: zmq.asyncio.Socket | None = None
+        self._disconnects: zmq.asyncio.Socket | None = None
         self._lock = asyncio.Lock()
 
     def _socket(self) -> zmq.asyncio.Socket:
@@ -62,14 +70,46 @@ class RequestChannel:
             sock.setsockopt(zmq.IMMEDIATE, 1)
             sock.setsockopt(zmq.RECONNECT_IVL, 500)
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 5000)
+            self._disconnects = sock.get_monitor_socket(zmq.EVENT_DISCONNECTED)
             sock.connect(self.url)
             self._sock = sock
         return self._sock
 
     def _reset(self) -> None:
         if self._sock is not None:
+            if self._disconnects is not None:
+                self._sock.disable_monitor()
+                self._disconnects.close(linger=0)
+                self._disconnects = None
             self._sock.close(linger=0)
             self._sock = None
+
+    def _forget_old_disconnects(self) -> None:
+        """Disconnects before this request were of connections that carried none of it."""
+        assert self._disconnects is not None
+        while True:
+            # An asyncio socket's NOBLOCK receive returns a future that is already settled:
+            # an event, or zmq.Again once none is left.
+            event = cast("asyncio.Future[list[bytes]]", self._disconnects.recv_multipart(NOBLOCK))
+            if not event.done():
+                event.cancel()
+                return
+            if event.exception() is not None:
+                return
+
+    async def _reply_or_lost(self, sock: zmq.asyncio.Socket) -> bytes:
+        assert self._disconnects is not None
+        reply = asyncio.ensure_future(sock.recv())
+        lost = asyncio.ensure_future(self._disconnects.recv_multipart())
+        try:
+            await asyncio.wait((reply, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for future in (reply, lost):
+                if not future.done():
+                    future.cancel()
+        if reply.done() and not reply.cancelled():
+            return reply.result()
+        raise ConnectionLost(f"the connection to {self.url} dropped with a request in flight")
 
     async def request(self, frame: bytes, timeout: float) -> bytes:
         """Send one frame and wait for the reply; RequestTimeout after ``timeout`` seconds."""
@@ -77,8 +117,12 @@ class RequestChannel:
             sock = self._socket()
             try:
                 async with asyncio.timeout(timeout):
+                    self._forget_old_disconnects()
                     await sock.send(frame)
-                    reply = await sock.recv()
+                    reply = await self._reply_or_lost(sock)
+            except ConnectionLost:
+                self._reset()
+                raise
             except TimeoutError as exc:
                 self._reset()
                 raise RequestTimeout(f"no reply from {self.url} within {timeout:.0f}s") from exc

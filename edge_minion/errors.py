@@ -45,3 +45,7 @@ class ChannelError(MinionError, ConnectionError):
 
 class RequestTimeout(ChannelError, TimeoutError):
     """The master did not answer a request in time."""
+
+
+class ConnectionLost(ChannelError):
+    """The connection carrying a request dropped, so no answer can come (a REQ socket never resends)."""

@@ -43,10 +43,10 @@ def fleet(master: Master) -> Iterator[Callable[..., tuple[Minion, ChaosProxy | N
     """Start and accept a minion, optionally behind a chaos proxy of its own."""
     made: list[tuple[Minion, ChaosProxy | None]] = []
 
-    def make(minion_id: str, proxied: bool = True) -> tuple[Minion, ChaosProxy | None]:
+    def make(minion_id: str, proxied: bool = True, **settings: Any) -> tuple[Minion, ChaosProxy | None]:
         proxy = None
         kw: dict[str, Any] = {}
-        config: dict[str, Any] = dict(MINION_CONFIG)
+        config: dict[str, Any] = {**MINION_CONFIG, **settings}
         if proxied:
             ret_port, pub_port = free_ports(2)
             proxy = ChaosProxy({ret_port: ("127.0.0.1", master.ret_port),
@@ -229,6 +229,26 @@ def test_job_published_during_a_short_cut_still_arrives(master: Master, fleet: A
     jid = _publish(master, "car-blip", "test.ping", [])["jid"]
     _wait("the job to run", lambda: f"running job {jid}" in minion.log_text(), 6 * HEARTBEAT)
     _wait("its return", lambda: _state(master, jid, "car-blip") == "returned", 10)
+
+
+def test_a_return_whose_connection_drops_is_resent_at_once_not_after_the_timeout(
+        master: Master, fleet: Any) -> None:
+    """A REQ socket never resends. When the connection carrying a return is reset, no answer
+    can come: the minion must act on the reset, not wait out its request timeout (60 s here,
+    as are its heartbeats, so neither can be what notices)."""
+    minion, proxy = fleet("car-reset", heartbeat_interval=60, request_timeout=60)
+    jid = _publish(master, "car-reset", "test.sleep", [1])["jid"]
+    minion.wait_log(f"running job {jid}")
+    proxy.blackhole()  # the return goes out and is held in the link, unanswered
+    _wait("the return to be queued", lambda: _outbox_rows(minion) >= 1, 10)
+    time.sleep(0.5)  # and sent
+    proxy.cut(1.0)  # a RST on every connection, as a dropped mobile link or a dead master gives
+    proxy.blackhole(False)
+    cut_at = time.monotonic()
+    _wait("the return", lambda: _state(master, jid, "car-reset") == "returned", 20)
+    assert time.monotonic() - cut_at < 20
+    assert "dropped with a request in flight" in minion.log_text()
+    assert _duplicates(master, jid) == 0
 
 
 def test_idempotent_job_killed_mid_run_runs_again_after_restart(master: Master, fleet: Any) -> None:
