@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import cast
 
 import zmq
 import zmq.asyncio
 
 from edge_minion.errors import ChannelError, ConnectionLost, RequestTimeout
-from edge_minion.zmq_frames import NOBLOCK
+from edge_minion.zmq_frames import recv_frames
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +86,12 @@ class RequestChannel:
     def _forget_old_disconnects(self) -> None:
         """Disconnects before this request were of connections that carried none of it."""
         assert self._disconnects is not None
-        while True:
-            # An asyncio socket's NOBLOCK receive returns a future that is already settled:
-            # an event, or zmq.Again once none is left.
-            event = cast("asyncio.Future[list[bytes]]", self._disconnects.recv_multipart(NOBLOCK))
-            if not event.done():
-                event.cancel()
-                return
-            if event.exception() is not None:
-                return
+        events: zmq.Socket[bytes] = zmq.Socket.shadow(self._disconnects.underlying)  # NOBLOCK raises Again
+        try:
+            while True:
+                recv_frames(events)
+        except zmq.Again:
+            pass
 
     async def _reply_or_lost(self, sock: zmq.asyncio.Socket) -> bytes:
         assert self._disconnects is not None
