@@ -42,7 +42,7 @@ from cloud_master.request_port import RequestPort
 from cloud_master.return_batch import ReturnBatcher
 from cloud_master.sessions import SessionKeys
 from cloud_master.subscriptions import Subscriptions
-from edge_minion.protocol import payload
+from edge_minion.protocol import crypto_openssl, payload
 from edge_minion.protocol.errors import RemoteProtocolError
 from edge_minion.protocol.master_session import BAD_LOAD_FRAME, MasterProtocol
 from edge_minion.protocol.messages import AesEnvelope, AesRequest, AuthRequest
@@ -57,7 +57,7 @@ class MasterServer:
         self.keystore = KeyStore(config.pki_dir, config.cache_dir)
         private_pem, _ = self.keystore.ensure_master_keys()
         self.protocol = MasterProtocol(
-            private_pem.encode(), max_message_size=config.max_message_size,
+            private_pem.encode(), crypto_openssl, max_message_size=config.max_message_size,
             sign_publishes=config.sign_pub_messages,
         )
         self.keystore.clear_rotation()  # a fresh AES key is already a rotation

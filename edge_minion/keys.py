@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from edge_minion.errors import MinionKeyError
-from edge_minion.protocol import rsa
+from edge_minion.protocol import crypto_dome
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,10 @@ def load_or_create(pki_dir: Path, bits: int = 2048) -> bytes:
         if key_path.exists():
             return key_path.read_bytes()
         log.info("generating a %d-bit key pair in %s", bits, pki_dir)
-        key = rsa.generate_private_key(bits)
-        pem = rsa.private_pem(key)
+        key = crypto_dome.generate_private_key(bits)
+        pem = crypto_dome.private_pem(key)
         write_atomic(key_path, pem, 0o400)
-        write_atomic(pki_dir / PUBLIC, rsa.public_pem(key).encode() + b"\n")
+        write_atomic(pki_dir / PUBLIC, crypto_dome.public_pem(key).encode() + b"\n")
         return pem
     except OSError as exc:
         raise MinionKeyError(f"cannot read or create the minion key in {pki_dir}: {exc}") from exc

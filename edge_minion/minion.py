@@ -31,6 +31,7 @@ from edge_minion.inbox import Inbox
 from edge_minion.jobs import INTERRUPTED, JobRunner, JobTable, Runner, return_load
 from edge_minion.link import MasterLink
 from edge_minion.outbox import Outbox
+from edge_minion.protocol import crypto_dome
 from edge_minion.protocol.minion_session import MinionSession
 from edge_minion.schedule import Scheduler, finish_return, open_book, runner_call
 from edge_minion.tasks import until_first_failure
@@ -102,7 +103,7 @@ class Minion:
                 delay: float | None = None
                 try:
                     session = MinionSession(
-                        self.config.id, private_pem, keys.read_master_pub(self.config.pki_dir),
+                        self.config.id, private_pem, crypto_dome, keys.read_master_pub(self.config.pki_dir),
                         self.config.master_finger, autosign_grains=self._autosign_grains(),
                     )
                     link = MasterLink(

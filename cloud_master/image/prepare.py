@@ -174,7 +174,7 @@ def _stage(opts: PrepareOptions, recipe: Recipe, stage: Path, bundle: Bundle, no
 
 def _keys(opts: PrepareOptions, pki: Path, notes: list[str]) -> None:
     from cloud_master.keystore import KeyStore
-    from edge_minion.protocol import rsa
+    from edge_minion.protocol import crypto_openssl, rsa
 
     master_pub = opts.master_pub
     if master_pub is None and opts.master_state_dir is not None:
@@ -188,10 +188,10 @@ def _keys(opts: PrepareOptions, pki: Path, notes: list[str]) -> None:
     if not opts.preauth:
         return
     assert opts.minion_id is not None
-    key = rsa.generate_private_key()
-    pub = rsa.public_pem(key)
+    key = crypto_openssl.generate_private_key()
+    pub = crypto_openssl.public_pem(key)
     pki.mkdir(exist_ok=True)
-    (pki / "minion.pem").write_bytes(rsa.private_pem(key))
+    (pki / "minion.pem").write_bytes(crypto_openssl.private_pem(key))
     (pki / "minion.pub").write_text(pub + "\n")
     if opts.master_state_dir is not None:
         state = opts.master_state_dir

@@ -13,9 +13,8 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from edge_minion.protocol import payload
+from edge_minion.protocol.crypto import CryptoBackend
 from edge_minion.protocol.errors import (
     AuthenticationFailed,
     MalformedMessage,
@@ -34,9 +33,13 @@ def generate_key_string(entropy: Callable[[int], bytes] = secrets.token_bytes) -
 
 
 class Crypticle:
-    """Encrypt and authenticate with one key string; tracks publish serials."""
+    """Encrypt and authenticate with one key string; tracks publish serials.
 
-    def __init__(self, key_string: str, entropy: Callable[[int], bytes] = secrets.token_bytes) -> None:
+    ``crypto`` supplies AES (:mod:`~edge_minion.protocol.crypto`); HMAC-SHA256 is the standard library's.
+    """
+
+    def __init__(self, key_string: str, crypto: CryptoBackend,
+                 entropy: Callable[[int], bytes] = secrets.token_bytes) -> None:
         try:
             raw = base64.b64decode(key_string, validate=True)
         except (ValueError, TypeError) as exc:
@@ -46,7 +49,7 @@ class Crypticle:
         self.key_string = key_string
         self._aes = raw[:AES_KEY_SIZE]
         self._hmac = raw[AES_KEY_SIZE:]
-        self._algorithm = algorithms.AES(self._aes)  # built once: constructing it costs more than a small message
+        self._cipher = crypto.aes_cbc(self._aes)
         self._entropy = entropy
         self.last_serial = 0
 
@@ -54,8 +57,7 @@ class Crypticle:
         pad = 16 - len(data) % 16
         data = data + bytes([pad]) * pad
         iv = self._entropy(16)
-        enc = Cipher(self._algorithm, modes.CBC(iv)).encryptor()
-        body = iv + enc.update(data) + enc.finalize()
+        body = iv + self._cipher.encrypt(iv, data)
         return body + hmac.digest(self._hmac, body, "sha256")
 
     def decrypt(self, data: bytes) -> bytes:
@@ -64,8 +66,7 @@ class Crypticle:
         body, sig = data[:-SIG_SIZE], data[-SIG_SIZE:]
         if not hmac.compare_digest(hmac.digest(self._hmac, body, "sha256"), sig):
             raise AuthenticationFailed("HMAC check failed")
-        dec = Cipher(self._algorithm, modes.CBC(body[:16])).decryptor()
-        plain = dec.update(body[16:]) + dec.finalize()
+        plain = self._cipher.decrypt(body[:16], body[16:])
         pad = plain[-1]
         if not 1 <= pad <= 16 or plain[-pad:] != bytes([pad]) * pad:
             raise MalformedMessage("bad padding")

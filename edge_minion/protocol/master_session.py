@@ -14,10 +14,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from cryptography.hazmat.primitives.asymmetric import rsa as _rsa
-
 from edge_minion.protocol import payload, rsa
 from edge_minion.protocol.crypticle import Crypticle, generate_key_string
+from edge_minion.protocol.crypto import CryptoBackend
 from edge_minion.protocol.errors import (
     AuthenticationFailed,
     MalformedMessage,
@@ -45,22 +44,24 @@ class MasterProtocol:
     def __init__(
         self,
         private_pem: bytes,
+        crypto: CryptoBackend,
         aes_key: str | None = None,
         minimum_version: int = 3,
         max_message_size: int | None = 10 * 1024 * 1024,
         sign_publishes: bool = True,
         entropy: Callable[[int], bytes] = secrets.token_bytes,
     ) -> None:
-        self._key: _rsa.RSAPrivateKey = rsa.load_private(private_pem)
-        self.pub = rsa.public_pem(self._key)
+        self._crypto = crypto
+        self._key = crypto.load_private(private_pem)
+        self.pub = crypto.public_pem(self._key)
         self.minimum_version = minimum_version
         self.max_message_size = max_message_size
         self.sign_publishes = sign_publishes
         self._entropy = entropy
-        self.aes = Crypticle(aes_key or generate_key_string(entropy), entropy)
+        self.aes = Crypticle(aes_key or generate_key_string(entropy), crypto, entropy)
         self.serial = 0
         self._aes_sig: bytes | None = None
-        self._pub_cache: dict[str, _rsa.RSAPublicKey] = {}
+        self._pub_cache: dict[str, Any] = {}
         # X9.31 is deterministic: a minion's tok never changes while its key does not, so a
         # tok verified once for (id, pub) is compared byte for byte afterwards.
         self._verified_toks: dict[str, tuple[str, bytes]] = {}
@@ -70,14 +71,14 @@ class MasterProtocol:
 
     def rotate_aes(self, new_key: str | None = None) -> None:
         """Replace the shared key (a removed minion can no longer read publishes)."""
-        self.aes = Crypticle(new_key or generate_key_string(self._entropy), self._entropy)
+        self.aes = Crypticle(new_key or generate_key_string(self._entropy), self._crypto, self._entropy)
         self.serial = 0
         self._aes_sig = None
 
-    def _public(self, pem: str) -> _rsa.RSAPublicKey:
+    def _public(self, pem: str) -> Any:
         key = self._pub_cache.get(pem)
         if key is None:
-            key = rsa.load_public(pem)
+            key = self._crypto.load_public(pem)
             if len(self._pub_cache) > 100_000:
                 self._pub_cache.clear()
             self._pub_cache[pem] = key
@@ -152,13 +153,14 @@ class MasterProtocol:
             minion_pub = self._public(req.pub)
             aes_key = self.aes.key_string
             if self._aes_sig is None:
-                self._aes_sig = rsa.x931_encrypt(self._key, hashlib.sha256(aes_key.encode()).hexdigest().encode())
+                digest = hashlib.sha256(aes_key.encode()).hexdigest().encode()
+                self._aes_sig = rsa.x931_encrypt(self._crypto.private_numbers(self._key), digest)
             reply = {
                 "enc": "pub",
                 "pub_key": self.pub,
                 "publish_port": publish_port,
-                "aes": rsa.oaep_encrypt(minion_pub, aes_key.encode(), req.enc_algo),
-                "session": rsa.oaep_encrypt(minion_pub, session_key.encode(), req.enc_algo),
+                "aes": self._crypto.oaep_encrypt(minion_pub, aes_key.encode(), req.enc_algo),
+                "session": self._crypto.oaep_encrypt(minion_pub, session_key.encode(), req.enc_algo),
                 "sig": self._aes_sig,
                 "nonce": req.nonce,
                 # Our capability flag; stock minions ignore unknown keys.
@@ -166,20 +168,20 @@ class MasterProtocol:
             }
             if req.token is not None:
                 try:
-                    token = rsa.oaep_decrypt(self._key, req.token, req.enc_algo)
+                    token = self._crypto.oaep_decrypt(self._key, req.token, req.enc_algo)
                 except AuthenticationFailed:
                     token = None
                 if token is not None:
-                    reply["token"] = rsa.oaep_encrypt(minion_pub, token, req.enc_algo)
+                    reply["token"] = self._crypto.oaep_encrypt(minion_pub, token, req.enc_algo)
         raw = payload.dumps(reply)
-        return payload.dumps({"enc": "clear", "load": raw, "sig": rsa.sign(self._key, raw, req.sig_algo)})
+        return payload.dumps({"enc": "clear", "load": raw, "sig": self._crypto.sign(self._key, raw, req.sig_algo)})
 
     def _session_crypticle(self, session_key: str) -> Crypticle:
         crypticle = self._crypticles.get(session_key)
         if crypticle is None:
             if len(self._crypticles) > 200_000:
                 self._crypticles.clear()
-            crypticle = self._crypticles[session_key] = Crypticle(session_key, self._entropy)
+            crypticle = self._crypticles[session_key] = Crypticle(session_key, self._crypto, self._entropy)
         return crypticle
 
     def open_request(self, env: AesEnvelope, session_key: str, minion_pub: str) -> AesRequest:
@@ -193,7 +195,7 @@ class MasterProtocol:
         if not isinstance(tok, bytes):
             raise AuthenticationFailed("request lacks its token")
         if self._verified_toks.get(env.minion_id) != (minion_pub, tok):
-            if rsa.x931_decrypt(self._public(minion_pub), tok) != b"salt":
+            if rsa.x931_decrypt(self._crypto.public_numbers(self._public(minion_pub)), tok) != b"salt":
                 raise AuthenticationFailed("request token does not verify")
             self._verified_toks[env.minion_id] = (minion_pub, tok)
         if not isinstance(nonce, str) or not isinstance(cmd, str):
@@ -208,10 +210,10 @@ class MasterProtocol:
     def private_reply(self, req: AesRequest, obj: Any, minion_pub: str) -> bytes:
         """Salt's ``send_private`` shape (pillar): a one-shot key, signed data, nonce inside."""
         key = generate_key_string(self._entropy)
-        key_blob = rsa.oaep_encrypt(self._public(minion_pub), key.encode())
+        key_blob = self._crypto.oaep_encrypt(self._public(minion_pub), key.encode())
         data = payload.dumps({"key": key_blob, "pillar": obj, "nonce": req.nonce})
-        inner = {"data": data, "sig": rsa.sign(self._key, data)}
-        return payload.dumps({"key": key_blob, "pillar": Crypticle(key, self._entropy).dumps(inner)})
+        inner = {"data": data, "sig": self._crypto.sign(self._key, data)}
+        return payload.dumps({"key": key_blob, "pillar": Crypticle(key, self._crypto, self._entropy).dumps(inner)})
 
     # ---- publishes -------------------------------------------------------------------------
 
@@ -224,5 +226,5 @@ class MasterProtocol:
         msg: dict[str, Any] = {"enc": "aes", "load": blob}
         if self.sign_publishes:
             msg["sig_algo"] = "PKCS1v15-SHA1"
-            msg["sig"] = rsa.sign(self._key, blob)
+            msg["sig"] = self._crypto.sign(self._key, blob)
         return payload.dumps(msg)

@@ -16,6 +16,7 @@ from typing import Any
 
 from edge_minion.protocol import payload, rsa
 from edge_minion.protocol.crypticle import Crypticle, generate_key_string
+from edge_minion.protocol.crypto import CryptoBackend
 from edge_minion.protocol.errors import (
     AuthenticationFailed,
     LocalProtocolError,
@@ -53,6 +54,7 @@ class MinionSession:
         self,
         minion_id: str,
         private_pem: bytes,
+        crypto: CryptoBackend,
         master_pub: str | None = None,
         master_finger: str | None = None,
         enc_algo: str = "OAEP-SHA1",
@@ -61,15 +63,16 @@ class MinionSession:
         entropy: Callable[[int], bytes] = secrets.token_bytes,
     ) -> None:
         self.minion_id = minion_id
-        self._key = rsa.load_private(private_pem)
-        self.pub = rsa.public_pem(self._key)
+        self._crypto = crypto
+        self._key = crypto.load_private(private_pem)
+        self.pub = crypto.public_pem(self._key)
         self.master_pub = rsa.clean_key(master_pub) if master_pub else None
         self.master_finger = master_finger
         self.enc_algo = enc_algo
         self.sig_algo = sig_algo
         self.autosign_grains = dict(autosign_grains or {})
         self._entropy = entropy
-        self._tok = rsa.x931_encrypt(self._key, b"salt")
+        self._tok = rsa.x931_encrypt(crypto.private_numbers(self._key), b"salt")
         self._pending: tuple[str, str] | None = None  # (nonce, token) of the auth in flight
         self.aes: Crypticle | None = None
         self.session: Crypticle | None = None
@@ -78,6 +81,14 @@ class MinionSession:
     @property
     def authenticated(self) -> bool:
         return self.aes is not None and self.session is not None
+
+    def _master_public(self) -> Any:
+        """The pinned master key, parsed once per key text."""
+        if self.master_pub is None:
+            raise LocalProtocolError("no master key")
+        if self._master_key is None or self._master_key[0] != self.master_pub:
+            self._master_key = (self.master_pub, self._crypto.load_public(self.master_pub))
+        return self._master_key[1]
 
     def _nonce(self) -> str:
         return self._entropy(16).hex()
@@ -97,7 +108,7 @@ class MinionSession:
             "pub": self.pub,
         }
         if self.master_pub:
-            load["token"] = rsa.oaep_encrypt(rsa.load_public(self.master_pub), token.encode(), self.enc_algo)
+            load["token"] = self._crypto.oaep_encrypt(self._master_public(), token.encode(), self.enc_algo)
         if self.autosign_grains:
             load["autosign_grains"] = self.autosign_grains
         self._pending = (nonce, token)
@@ -134,7 +145,7 @@ class MinionSession:
         if self.master_pub is not None:
             if not isinstance(sig, bytes):
                 raise AuthenticationFailed("auth reply is not signed")
-            rsa.verify(rsa.load_public(self.master_pub), raw, sig, self.sig_algo)
+            self._crypto.verify(self._master_public(), raw, sig, self.sig_algo)
         if load.get("nonce") != nonce:
             raise AuthenticationFailed("auth reply nonce does not match")
         if "ret" in load:
@@ -161,22 +172,22 @@ class MinionSession:
 
     def _install_keys(self, load: dict[str, Any], token: str, first_contact: bool) -> AuthAccepted:
         try:
-            aes_key = rsa.oaep_decrypt(self._key, load["aes"], self.enc_algo).decode()
-            session_key = rsa.oaep_decrypt(self._key, load["session"], self.enc_algo).decode()
+            aes_key = self._crypto.oaep_decrypt(self._key, load["aes"], self.enc_algo).decode()
+            session_key = self._crypto.oaep_decrypt(self._key, load["session"], self.enc_algo).decode()
             sig = load["sig"]
         except KeyError as exc:
             raise MalformedMessage(f"auth reply lacks {exc}") from exc
         if self.master_pub is None:
             raise AuthenticationFailed("acceptance came without the master's public key")
-        digest = rsa.x931_decrypt(rsa.load_public(self.master_pub), sig)
+        digest = rsa.x931_decrypt(self._crypto.public_numbers(self._master_public()), sig)
         if digest != hashlib.sha256(aes_key.encode()).hexdigest().encode():
             raise AuthenticationFailed("AES key signature does not verify")
         if "token" in load:
-            echoed = rsa.oaep_decrypt(self._key, load["token"], self.enc_algo).decode()
+            echoed = self._crypto.oaep_decrypt(self._key, load["token"], self.enc_algo).decode()
             if echoed != token:
                 raise AuthenticationFailed("master did not echo our token")
-        self.aes = Crypticle(aes_key, self._entropy)
-        self.session = Crypticle(session_key, self._entropy)
+        self.aes = Crypticle(aes_key, self._crypto, self._entropy)
+        self.session = Crypticle(session_key, self._crypto, self._entropy)
         port = load.get("publish_port", 4505)
         return AuthAccepted(int(port), self.master_pub, first_contact, bool(load.get("edgefleet")))
 
@@ -221,12 +232,12 @@ class MinionSession:
         """Unwrap ``send_private`` (the pillar reply): OAEP key, Crypticle, signature, nonce."""
         if self.master_pub is None:
             raise LocalProtocolError("no master key")
-        key = rsa.oaep_decrypt(self._key, msg["key"], self.enc_algo).decode()
-        outer = Crypticle(key, self._entropy).loads(msg["pillar"], check_serial=False)
+        key = self._crypto.oaep_decrypt(self._key, msg["key"], self.enc_algo).decode()
+        outer = Crypticle(key, self._crypto, self._entropy).loads(msg["pillar"], check_serial=False)
         if not isinstance(outer, dict) or "data" not in outer or "sig" not in outer:
             raise MalformedMessage("private reply lacks data/sig")
         data = outer["data"] if isinstance(outer["data"], bytes) else str(outer["data"]).encode()
-        rsa.verify(rsa.load_public(self.master_pub), data, outer["sig"], self.sig_algo)
+        self._crypto.verify(self._master_public(), data, outer["sig"], self.sig_algo)
         inner = payload.loads(data)
         if not isinstance(inner, dict) or inner.get("nonce") != nonce:
             raise AuthenticationFailed("private reply nonce does not match")
@@ -243,9 +254,7 @@ class MinionSession:
         if not isinstance(msg, dict) or msg.get("enc") != "aes" or not isinstance(msg.get("load"), bytes):
             raise MalformedMessage("publish is not an aes envelope")
         if "sig" in msg and self.master_pub is not None:
-            if self._master_key is None or self._master_key[0] != self.master_pub:
-                self._master_key = (self.master_pub, rsa.load_public(self.master_pub))
-            rsa.verify(self._master_key[1], msg["load"], msg["sig"], msg.get("sig_algo", self.sig_algo))
+            self._crypto.verify(self._master_public(), msg["load"], msg["sig"], msg.get("sig_algo", self.sig_algo))
         load = self.aes.loads(msg["load"])
         if not isinstance(load, dict):
             raise MalformedMessage("publish load is not a mapping")

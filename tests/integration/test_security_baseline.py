@@ -6,7 +6,7 @@ import time
 
 import zmq
 
-from edge_minion.protocol import payload, rsa
+from edge_minion.protocol import crypto_dome, payload
 from edge_minion.protocol.crypticle import Crypticle, generate_key_string
 from edge_minion.protocol.messages import AuthPending
 from edge_minion.protocol.minion_session import MinionSession
@@ -40,7 +40,7 @@ def _counters(master: Master) -> dict[str, int]:
 def test_unaccepted_client_gets_no_key_and_cannot_publish_or_read(master: Master, make_minion) -> None:  # type: ignore[no-untyped-def]
     make_minion("good-1")
     master.wait_connected(1)
-    intruder = MinionSession("intruder", rsa.private_pem(rsa.generate_private_key()))
+    intruder = MinionSession("intruder", crypto_dome.private_pem(crypto_dome.generate_private_key()), crypto_dome)
     reply = _req(master, intruder.auth_request())
     assert reply is not None
     assert isinstance(intruder.handle_auth_reply(reply), AuthPending)
@@ -51,7 +51,8 @@ def test_unaccepted_client_gets_no_key_and_cannot_publish_or_read(master: Master
                                "load": {"cmd": cmd, "fun": "cmd.run", "arg": ["touch /tmp/pwned"], "tgt": "*"}})
         assert payload.loads(_req(master, frame) or b"\xc0") == "bad load", cmd
     # An encrypted request with a made-up session key (e.g. asking for returns) is refused.
-    forged = Crypticle(generate_key_string()).dumps({"cmd": "_return", "id": "good-1", "jid": "1", "return": 1})
+    forged = Crypticle(generate_key_string(), crypto_dome).dumps(
+        {"cmd": "_return", "id": "good-1", "jid": "1", "return": 1})
     frame = payload.dumps({"enc": "aes", "version": 3, "id": "good-1", "load": forged})
     assert payload.loads(_req(master, frame) or b"\xc0") == "bad load"
     # The real minion is unaffected, and nothing was published.

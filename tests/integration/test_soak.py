@@ -34,7 +34,7 @@ import pytest
 
 from cloud_master.control import ControlClient
 from cloud_master.jobcache import JobCache
-from edge_minion.protocol import rsa
+from edge_minion.protocol import crypto_openssl
 from tests.fleet_harness import Master, Minion, free_ports
 from tools.chaos_proxy import ChaosProxy
 
@@ -207,14 +207,14 @@ def _device(master: Master, index: int) -> Device:
     minion = Minion(mid, master, master_port=ret_port, config={**MINION_CONFIG, "publish_port": pub_port})
     ledger = minion.state_dir / "ledger"
     minion.env = {LEDGER_ENV: str(ledger)}
-    key = rsa.generate_private_key(2048)  # preseeded: no fleet-key round trip per minion
+    key = crypto_openssl.generate_private_key(2048)  # preseeded: no fleet-key round trip per minion
     pki = minion.state_dir / "pki"
     pki.mkdir(parents=True, exist_ok=True)
-    (pki / "minion.pem").write_bytes(rsa.private_pem(key))
-    (pki / "minion.pub").write_text(rsa.public_pem(key) + "\n")
+    (pki / "minion.pem").write_bytes(crypto_openssl.private_pem(key))
+    (pki / "minion.pub").write_text(crypto_openssl.public_pem(key) + "\n")
     accepted = master.state_dir / "pki" / "minions"
     accepted.mkdir(parents=True, exist_ok=True)
-    (accepted / mid).write_text(rsa.public_pem(key))
+    (accepted / mid).write_text(crypto_openssl.public_pem(key))
     return Device(minion, proxy, ledger)
 
 

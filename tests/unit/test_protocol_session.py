@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from edge_minion.protocol import payload, rsa
+from edge_minion.protocol import crypto_dome, crypto_openssl, payload, rsa
 from edge_minion.protocol.crypticle import Crypticle, generate_key_string
+from edge_minion.protocol.crypto import CryptoBackend
 from edge_minion.protocol.errors import (
     AuthenticationFailed,
     MalformedMessage,
@@ -27,7 +28,20 @@ from edge_minion.protocol.messages import (
 )
 from edge_minion.protocol.minion_session import BadLoad, MasterKeyChanged, MinionSession
 
-_KEYS = [rsa.private_pem(rsa.generate_private_key()) for _ in range(3)]
+_KEYS = [crypto_openssl.private_pem(crypto_openssl.generate_private_key()) for _ in range(3)]
+BACKENDS: dict[str, CryptoBackend] = {"openssl": crypto_openssl, "dome": crypto_dome}
+
+
+# Production pairs a cryptography master with a pycryptodomex minion; every pairing must
+# produce the same bytes, so each test runs with each backend on each side.
+@pytest.fixture(params=["openssl", "dome"])
+def master_crypto(request: pytest.FixtureRequest) -> CryptoBackend:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture(params=["dome", "openssl"])
+def minion_crypto(request: pytest.FixtureRequest) -> CryptoBackend:
+    return BACKENDS[request.param]
 
 
 def entropy(seed: int):  # noqa: ANN201 - test helper
@@ -36,13 +50,13 @@ def entropy(seed: int):  # noqa: ANN201 - test helper
 
 
 @pytest.fixture
-def master() -> MasterProtocol:
-    return MasterProtocol(_KEYS[0], entropy=entropy(1))
+def master(master_crypto: CryptoBackend) -> MasterProtocol:
+    return MasterProtocol(_KEYS[0], master_crypto, entropy=entropy(1))
 
 
 @pytest.fixture
-def minion() -> MinionSession:
-    return MinionSession("car-0001", _KEYS[1], entropy=entropy(2))
+def minion(minion_crypto: CryptoBackend) -> MinionSession:
+    return MinionSession("car-0001", _KEYS[1], minion_crypto, entropy=entropy(2))
 
 
 def do_auth(master: MasterProtocol, minion: MinionSession, decision: str = "accept",
@@ -72,19 +86,20 @@ def test_refusals(master: MasterProtocol, minion: MinionSession, decision: str, 
     assert not minion.authenticated
 
 
-def test_pinned_master_key_refuses_an_impostor(minion: MinionSession) -> None:
-    real = MasterProtocol(_KEYS[0])
+def test_pinned_master_key_refuses_an_impostor(minion: MinionSession, master_crypto: CryptoBackend) -> None:
+    real = MasterProtocol(_KEYS[0], master_crypto)
     do_auth(real, minion)
-    impostor = MasterProtocol(_KEYS[2])
+    impostor = MasterProtocol(_KEYS[2], master_crypto)
     with pytest.raises(MasterKeyChanged):
         do_auth(impostor, minion)
 
 
-def test_master_finger_pins_up_front(master: MasterProtocol) -> None:
-    wrong = MinionSession("m", _KEYS[1], master_finger=rsa.fingerprint(rsa.public_pem(rsa.load_private(_KEYS[2]))))
+def test_master_finger_pins_up_front(master: MasterProtocol, minion_crypto: CryptoBackend) -> None:
+    other = minion_crypto.public_pem(minion_crypto.load_private(_KEYS[2]))
+    wrong = MinionSession("m", _KEYS[1], minion_crypto, master_finger=rsa.fingerprint(other))
     with pytest.raises(MasterKeyChanged):
         do_auth(master, wrong)
-    right = MinionSession("m", _KEYS[1], master_finger=rsa.fingerprint(master.pub))
+    right = MinionSession("m", _KEYS[1], minion_crypto, master_finger=rsa.fingerprint(master.pub))
     assert isinstance(do_auth(master, right), AuthAccepted)
 
 
@@ -110,12 +125,13 @@ def test_reply_bound_to_its_nonce(master: MasterProtocol, minion: MinionSession)
         minion.handle_reply(master.aes_reply(req, None, key), other_nonce)
 
 
-def test_token_from_another_key_is_refused(master: MasterProtocol, minion: MinionSession) -> None:
+def test_token_from_another_key_is_refused(master: MasterProtocol, minion: MinionSession,
+                                           master_crypto: CryptoBackend) -> None:
     key = generate_key_string()
     do_auth(master, minion, session_key=key)
     frame, _ = minion.request({"cmd": "_return"}, now=0)
     env = master.parse_request(frame)
-    other_pub = rsa.public_pem(rsa.load_private(_KEYS[2]))
+    other_pub = master_crypto.public_pem(master_crypto.load_private(_KEYS[2]))
     with pytest.raises(AuthenticationFailed):
         master.open_request(env, key, other_pub)  # type: ignore[arg-type]
 
@@ -177,19 +193,22 @@ def test_master_rejects_bad_frames(master: MasterProtocol, frame: bytes, error: 
 
 
 def test_oversized_frame() -> None:
-    small = MasterProtocol(_KEYS[0], max_message_size=1000)
+    small = MasterProtocol(_KEYS[0], crypto_openssl, max_message_size=1000)
     with pytest.raises(MessageTooLarge):
         small.parse_request(payload.dumps({"enc": "aes", "version": 3, "id": "a", "load": b"x" * 2000}))
 
 
-def test_x931_matches_known_shape() -> None:
-    key = rsa.load_private(_KEYS[0])
-    tok = rsa.x931_encrypt(key, b"salt")
-    assert len(tok) == 256 and rsa.x931_decrypt(key.public_key(), tok) == b"salt"
+@pytest.mark.parametrize("crypto", BACKENDS.values(), ids=BACKENDS.keys())
+def test_x931_matches_known_shape(crypto: CryptoBackend) -> None:
+    key = crypto.load_private(_KEYS[0])
+    tok = rsa.x931_encrypt(crypto.private_numbers(key), b"salt")
+    pub = crypto.load_public(crypto.public_pem(key))
+    assert len(tok) == 256 and rsa.x931_decrypt(crypto.public_numbers(pub), tok) == b"salt"
     # Deterministic: Salt computes tok once.
-    assert rsa.x931_encrypt(key, b"salt") == tok
+    assert rsa.x931_encrypt(crypto.private_numbers(key), b"salt") == tok
+    other = crypto.load_public(crypto.public_pem(crypto.load_private(_KEYS[1])))
     with pytest.raises(AuthenticationFailed):
-        rsa.x931_decrypt(rsa.load_private(_KEYS[1]).public_key(), tok)
+        rsa.x931_decrypt(crypto.public_numbers(other), tok)
 
 
 def test_payload_dialect() -> None:
@@ -197,8 +216,9 @@ def test_payload_dialect() -> None:
     assert payload.loads(data) == {"s": "text", "b": b"\xff\x00", "u": "é", "set": [1]}
 
 
-def test_crypticle_rejects_garbage() -> None:
-    c = Crypticle(generate_key_string())
+@pytest.mark.parametrize("crypto", BACKENDS.values(), ids=BACKENDS.keys())
+def test_crypticle_rejects_garbage(crypto: CryptoBackend) -> None:
+    c = Crypticle(generate_key_string(), crypto)
     for junk in (b"", b"x" * 63, b"x" * 80):
         with pytest.raises(RemoteProtocolError):
             c.loads(junk)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from edge_minion.protocol import rsa
+from edge_minion.protocol import crypto_openssl
 
 
 def median(values: Sequence[float]) -> float:
@@ -58,9 +58,9 @@ def write_minion_key(state_dir: Path, bits: int = 2048) -> str:
     """Give a minion state dir its key pair (as the minion would make it); returns the public PEM."""
     pki = state_dir / "pki"
     pki.mkdir(parents=True, exist_ok=True)
-    key = rsa.generate_private_key(bits)
-    (pki / "minion.pem").write_bytes(rsa.private_pem(key))
-    pub = rsa.public_pem(key)
+    key = crypto_openssl.generate_private_key(bits)
+    (pki / "minion.pem").write_bytes(crypto_openssl.private_pem(key))
+    pub = crypto_openssl.public_pem(key)
     (pki / "minion.pub").write_text(pub + "\n")
     return pub
 

@@ -34,6 +34,7 @@ from typing import Any
 import zmq
 
 from edge_minion.channel import tcp_url
+from edge_minion.protocol import crypto_openssl
 from edge_minion.protocol.errors import AuthenticationFailed, ProtocolError
 from edge_minion.protocol.messages import AuthAccepted
 from edge_minion.protocol.minion_session import MinionSession
@@ -75,7 +76,8 @@ class SimMinion:
                  memo: PublishMemo, reauth_delay: float) -> None:
         self.id = minion_id
         self.memo = memo
-        self.session = MinionSession(minion_id, pem, master_pub)
+        # cryptography, not the device's pycryptodomex: speed over size, as many minions share 2 cores.
+        self.session = MinionSession(minion_id, pem, crypto_openssl, master_pub)
         self.req = CallbackReq(loop, zctx, tcp_url(host, port))
         self._loop = loop
         self.zctx = zctx

@@ -15,7 +15,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from edge_minion.protocol import rsa
+from edge_minion.protocol import crypto_openssl
 
 
 def minion_id(index: int) -> str:
@@ -27,7 +27,7 @@ def _make(args: tuple[Path, int, int]) -> None:
     path = directory / f"{minion_id(index)}.pem"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(rsa.private_pem(rsa.generate_private_key(bits)))
+        tmp.write_bytes(crypto_openssl.private_pem(crypto_openssl.generate_private_key(bits)))
         os.replace(tmp, path)
 
 
@@ -48,7 +48,7 @@ def preseed(directory: Path, count: int, master_state_dir: Path) -> None:
     accepted = master_state_dir / "pki" / "minions"
     accepted.mkdir(parents=True, exist_ok=True)
     for mid, pem in load_keys(directory, 0, count):
-        (accepted / mid).write_text(rsa.public_pem(rsa.load_private(pem)))
+        (accepted / mid).write_text(crypto_openssl.public_pem(crypto_openssl.load_private(pem)))
 
 
 def main(argv: list[str] | None = None) -> int:
