@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
 import signal
@@ -54,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from edge_minion.openssl_free import import_without_openssl
+
+    import_without_openssl()  # before anything imports asyncio or hashlib
+    import asyncio
+
     args = build_parser().parse_args(argv)
     from edge_minion.config import load_config
     from edge_minion.errors import MinionError
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(config: object, config_path: Path | None = None) -> None:
+    import asyncio
+
     from edge_minion.config import MinionConfig
     from edge_minion.jobs import JobTable
     from edge_minion.minion import Minion
