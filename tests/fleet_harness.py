@@ -208,7 +208,8 @@ class Master(Process):
 class Minion(Process):
     def __init__(self, minion_id: str, master: Master | None = None, *, master_host: str = "127.0.0.1",
                  master_port: int | None = None, state_dir: Path | None = None,
-                 config: dict[str, Any] | None = None) -> None:
+                 config: dict[str, Any] | None = None, program: str | None = None) -> None:
+        """``program``: the edge-minion executable (default: the development venv's)."""
         import yaml
 
         self.minion_id = minion_id
@@ -221,7 +222,7 @@ class Minion(Process):
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(yaml.safe_dump(base))
         super().__init__(
-            [tool("edge-minion"), "-c", str(self.config_path), "--id", minion_id, "--master", master_host,
+            [program or tool("edge-minion"), "-c", str(self.config_path), "--id", minion_id, "--master", master_host,
              "--master-port", str(port), "--state-dir", str(self.state_dir), "-l", "info"],
             self.state_dir / "minion.log",
         )

@@ -15,8 +15,10 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -187,6 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.write_text(json.dumps(results, indent=1))
 
     from tools.bench import ours, salt
+    from tools.bench.device_install import device_install
+
+    device_dir = Path(tempfile.mkdtemp(prefix="bench-device-"))
+    minion_program = str(device_install(device_dir) / "edge-minion") if args.minions else None
+    if minion_program:
+        print(f"edge-minion: {minion_program} (installed as a device installs it)", flush=True)
+        notes.append("The edge-minions run from a venv installed the way a device's first boot installs one "
+                     "(the image bundle: edgefleet and its dependencies only; tools/bench/device_install.py).")
 
     sizes = sorted(set(args.minions) | (set() if args.skip_salt else set(args.salt_minions)))
     for n in sizes:  # alternate: ours then Salt at each size
@@ -194,7 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if n in args.minions:
             load = wait_quiet(args.quiet_load, args.quiet_wait, f"edgefleet N = {n}")
             print(f"== edgefleet, {n} real edge-minions", flush=True)
-            row = _section(f"edgefleet N = {n}", notes, ours.run, n, args.repeat, log=_quiet_log)
+            row = _section(f"edgefleet N = {n}", notes, ours.run, n, args.repeat, log=_quiet_log,
+                           minion_program=minion_program)
             if row is not None:
                 pair["ours"] = {**row, "load": load}
                 results["ours"].append(pair["ours"])
@@ -222,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["sim"].append({**sim_row, "load": load})
             save()
 
+    shutil.rmtree(device_dir, ignore_errors=True)
     for section, size in (("ours", "n"), ("salt", "n"), ("sim", "m")):
         results[section].sort(key=lambda r, size=size: int(r[size]))
     save()

@@ -1,9 +1,10 @@
 """Where an idle ``edge-minion`` keeps its memory: RSS, PSS, USS and a per-mapping breakdown.
 
-    .venv/bin/python -m tools.bench.minion_rss [--idle 5] [--runs 1] [--top 25] [--modules]
+    .venv/bin/python -m tools.bench.minion_rss [--idle 5] [--runs 1] [--top 25] [--modules] [--dev]
 
 Starts a real ``cloud-master`` and one real ``edge-minion`` (the console script users run,
-key preseeded and accepted) on 127.0.0.1, waits for "minion ready" plus ``--idle`` seconds,
+from a venv installed as a device installs it, see ``device_install``; ``--dev`` runs the
+development venv's instead; key preseeded and accepted) on 127.0.0.1, waits for "minion ready" plus ``--idle`` seconds,
 then reads ``/proc/PID/smaps`` of the minion (and any children, as ``tools/bench/ours.py``
 counts them). ``--modules`` starts a second minion with ``PYTHONPROFILEIMPORTTIME=1`` and
 prints every module it imported up to idle, with the cumulative import time; that minion is
@@ -16,6 +17,7 @@ import argparse
 import re
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import psutil
 
 from tests.fleet_harness import Master, Minion
 from tools.bench.common import write_minion_key
+from tools.bench.device_install import device_install
 
 MIB = 2**20
 
@@ -130,8 +133,9 @@ def threads(pid: int) -> list[str]:
     return names
 
 
-def _start_minion(master: Master, mid: str, env: dict[str, str] | None = None) -> Minion:
-    mn = Minion(mid, master, config={"heartbeat_interval": 30})
+def _start_minion(master: Master, mid: str, program: str | None,
+                  env: dict[str, str] | None = None) -> Minion:
+    mn = Minion(mid, master, config={"heartbeat_interval": 30}, program=program)
     accepted = master.state_dir / "pki" / "minions"
     accepted.mkdir(parents=True, exist_ok=True)
     (accepted / mid).write_text(write_minion_key(mn.state_dir))
@@ -141,8 +145,8 @@ def _start_minion(master: Master, mid: str, env: dict[str, str] | None = None) -
     return mn
 
 
-def measure_once(master: Master, idle: float, run: int) -> tuple[float, Smaps, list[str]]:
-    mn = _start_minion(master, f"rss-{run}")
+def measure_once(master: Master, idle: float, run: int, program: str | None) -> tuple[float, Smaps, list[str]]:
+    mn = _start_minion(master, f"rss-{run}", program)
     try:
         time.sleep(idle)
         assert mn.proc is not None
@@ -156,9 +160,9 @@ def measure_once(master: Master, idle: float, run: int) -> tuple[float, Smaps, l
         mn.cleanup()
 
 
-def imported_modules(master: Master, idle: float) -> list[tuple[str, int]]:
+def imported_modules(master: Master, idle: float, program: str | None) -> list[tuple[str, int]]:
     """(module, cumulative import µs) for every import the minion made up to idle."""
-    mn = _start_minion(master, "rss-modules", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    mn = _start_minion(master, "rss-modules", program, env={"PYTHONPROFILEIMPORTTIME": "1"})
     try:
         time.sleep(idle)
         text = mn.log_text()
@@ -187,14 +191,19 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="minions started one after the other (median RSS)")
     parser.add_argument("--top", type=int, default=25, help="mappings listed (default 25)")
     parser.add_argument("--modules", action="store_true", help="also list the modules imported up to idle")
+    parser.add_argument("--dev", action="store_true",
+                        help="run the development venv's edge-minion, not a device install's")
     args = parser.parse_args()
-    master = Master()
-    master.start()
-    try:
-        results = [measure_once(master, args.idle, run) for run in range(args.runs)]
-        modules = imported_modules(master, args.idle) if args.modules else []
-    finally:
-        master.cleanup()
+    with tempfile.TemporaryDirectory(prefix="minion-rss-") as tmp:
+        program = None if args.dev else str(device_install(Path(tmp)) / "edge-minion")
+        print(f"edge-minion: {program or 'the development venv'}")
+        master = Master()
+        master.start()
+        try:
+            results = [measure_once(master, args.idle, run, program) for run in range(args.runs)]
+            modules = imported_modules(master, args.idle, program) if args.modules else []
+        finally:
+            master.cleanup()
     psutil_rss = [r[0] for r in results]
     smaps = results[-1][1]
     if args.runs > 1:

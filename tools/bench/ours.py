@@ -54,8 +54,12 @@ def _ping_until_all(master: Master, n: int, since: float, limit: float) -> tuple
     return float("nan"), best
 
 
-def run(n: int, repeat: int = 5, log: Any = print, storm_limit: float = 300) -> dict[str, Any]:
-    """Start a cloud-master and ``n`` edge-minions (keys preseeded), measure, stop everything."""
+def run(n: int, repeat: int = 5, log: Any = print, storm_limit: float = 300,
+        minion_program: str | None = None) -> dict[str, Any]:
+    """Start a cloud-master and ``n`` edge-minions (keys preseeded), measure, stop everything.
+
+    ``minion_program``: the edge-minion to run (main passes a device install's, see device_install).
+    """
     master = Master()
     master.start()
     minions = []
@@ -65,7 +69,8 @@ def run(n: int, repeat: int = 5, log: Any = print, storm_limit: float = 300) -> 
         for i in range(1, n + 1):
             mid = f"car-{i:04d}"
             grains = {"role": "car"} if i % 2 else {"role": "kiosk"}
-            mn = Minion(mid, master, config={"grains": grains, "heartbeat_interval": 30})
+            mn = Minion(mid, master, config={"grains": grains, "heartbeat_interval": 30},
+                        program=minion_program)
             (accepted / mid).write_text(write_minion_key(mn.state_dir))
             minions.append(mn)
         t0 = time.monotonic()
