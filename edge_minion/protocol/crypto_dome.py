@@ -115,8 +115,6 @@ class _AesCbc:
 
 
 def aes_cbc(key: bytes) -> _AesCbc:
-    try:
-        AES.new(key, AES.MODE_ECB)  # check the key length once, as cryptography's AES() does
-    except ValueError as exc:
-        raise MalformedMessage(f"AES key: {exc}") from exc
+    if len(key) not in AES.key_size:  # checked once, as cryptography's AES() does
+        raise MalformedMessage(f"AES key of {len(key)} bytes")
     return _AesCbc(key)

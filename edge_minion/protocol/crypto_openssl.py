@@ -109,7 +109,10 @@ class _AesCbc:
     __slots__ = ("_algorithm",)
 
     def __init__(self, key: bytes) -> None:
-        self._algorithm = algorithms.AES(key)  # built once: constructing it costs more than a small message
+        try:
+            self._algorithm = algorithms.AES(key)  # built once: constructing it costs more than a small message
+        except ValueError as exc:
+            raise MalformedMessage(f"AES key of {len(key)} bytes") from exc
 
     def encrypt(self, iv: bytes, data: bytes) -> bytes:
         enc = Cipher(self._algorithm, modes.CBC(iv)).encryptor()

@@ -83,3 +83,5 @@ def test_bad_keys_and_ciphertexts_get_the_protocol_errors(name: str, pem: bytes)
         crypto.oaep_decrypt(crypto.load_private(pem), b"\x00" * 7)
     with pytest.raises(MalformedMessage):
         Crypticle("A" * 76, crypto)  # 57 bytes: not 24 + 32
+    with pytest.raises(MalformedMessage):
+        crypto.aes_cbc(b"k" * 23)
